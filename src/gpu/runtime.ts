@@ -1,0 +1,265 @@
+// The runtime owns one device and everything tied to it: the buffer pool, the pipeline cache,
+// the command batch and the read-back path. Kernels only describe programs and call dispatch();
+// nothing above src/gpu touches usage flags, mapAsync or pipeline creation.
+import { requestAdapterDevice, type AcquireOptions } from './device.ts';
+import { DeviceLostError, GpuKernelError, ShapeError } from './errors.ts';
+import { BufferPool, type PoolStats } from './pool.ts';
+import { PipelineCache, type ProgramSource } from './pipelines.ts';
+import { Waiter } from './wait.ts';
+
+/** A storage binding: a whole buffer, or a byte range of one (for weights split across bindings). */
+export interface Binding {
+  buffer: GPUBuffer;
+  offset?: number;
+  size?: number;
+}
+
+export interface DispatchSpec {
+  program: ProgramSource;
+  inputs: Binding[];
+  outputs: Binding[];
+  /** Per-call values (shapes, strides, scalars) as a WGSL uniform struct; at most 256 bytes. */
+  uniforms: ArrayBuffer;
+  /** Workgroup counts; must already respect maxComputeWorkgroupsPerDimension. */
+  workgroups: [number, number?, number?];
+  /** Shapes for error messages, e.g. 'x:(1,56,56,256) w:(3,3,256,256)'. */
+  shapes: string;
+  /** Floating-point operations (or, for memory-bound kernels, bytes moved); calibrates waits. */
+  cost?: number;
+}
+
+export interface RuntimeOptions extends AcquireOptions {
+  /**
+   * Check every dispatch in its own error scope and report the kernel and shapes of the first
+   * that fails (slower: one submission per kernel). Defaults to the CAMLIGHT_DEBUG variable.
+   */
+  debug?: boolean;
+}
+
+const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment is at most 256 on every adapter
+const UNIFORM_ARENA = 64 * 1024;
+const SLOTS = UNIFORM_ARENA / UNIFORM_SLOT;
+
+export class Runtime {
+  readonly pool: BufferPool;
+  readonly pipelines: PipelineCache;
+  readonly limits: GPUSupportedLimits;
+  readonly features: ReadonlySet<string>;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private arenaHost = new ArrayBuffer(UNIFORM_ARENA);
+  private arena: GPUBuffer;
+  private slots = 0;
+  private staging: GPUBuffer[] = [];
+  private pendingError: Error | null = null;
+  private debugChecks: Promise<void>[] = [];
+  private lost: DeviceLostError | null = null;
+  private lastKernel = '';
+  private waiter = new Waiter();
+  /** Dispatches encoded since creation; a cheap counter for tests of what a code path launches. */
+  dispatchCount = 0;
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly adapterName: string,
+    readonly debug: boolean,
+    private keepAlive: unknown,
+  ) {
+    this.limits = device.limits;
+    this.features = device.features as ReadonlySet<string>;
+    this.pool = new BufferPool(device, this.limits.maxBufferSize);
+    this.pipelines = new PipelineCache(device);
+    this.arena = device.createBuffer({
+      size: UNIFORM_ARENA,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      label: 'uniform arena',
+    });
+    device.addEventListener('uncapturederror', (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      this.pendingError ??= new GpuKernelError(this.lastKernel || 'unknown', 'see message', e.message);
+    });
+    void device.lost.then((info) => {
+      this.lost = new DeviceLostError(`${info.reason}: ${info.message}`, this.lastKernel);
+    });
+  }
+
+  /** Acquires an adapter and device and builds a runtime around them. */
+  static async create(opts: RuntimeOptions = {}): Promise<Runtime> {
+    const h = await requestAdapterDevice(opts);
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+    const debug = opts.debug ?? (env?.CAMLIGHT_DEBUG === '1');
+    return new Runtime(h.device, h.name, debug, h.gpu);
+  }
+
+  /** A storage buffer from the pool, usable as kernel input, output and copy source/target. */
+  createStorage(bytes: number, label = ''): GPUBuffer {
+    this.throwIfBroken();
+    return this.pool.acquire(
+      bytes,
+      GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      label,
+    );
+  }
+
+  release(buf: GPUBuffer): void {
+    this.pool.release(buf);
+  }
+
+  /** Writes host data into a buffer, ordered after every kernel already dispatched. */
+  upload(buf: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    this.throwIfBroken();
+    // A pooled buffer may still be read by a kernel in the open batch; writeBuffer would land
+    // before that batch runs, so close the batch first.
+    if (this.encoder) this.flush();
+    // writeBuffer needs a multiple of 4 bytes; float32 data always is.
+    this.device.queue.writeBuffer(buf, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Encodes one kernel launch into the open batch (submitted by flush() or a read). */
+  dispatch(spec: DispatchSpec): void {
+    this.throwIfBroken();
+    const { program, inputs, outputs, uniforms, shapes } = spec;
+    if (inputs.length !== program.inputs || outputs.length !== program.outputs) {
+      throw new Error(`kernel '${program.name}' takes ${program.inputs} inputs and ${program.outputs} outputs, got ${inputs.length} and ${outputs.length}`);
+    }
+    if (uniforms.byteLength > UNIFORM_SLOT) throw new Error(`kernel '${program.name}': uniforms exceed ${UNIFORM_SLOT} bytes`);
+    const maxBind = this.limits.maxStorageBufferBindingSize;
+    for (const b of [...inputs, ...outputs]) {
+      const size = b.size ?? b.buffer.size - (b.offset ?? 0);
+      if (size > maxBind) {
+        throw new ShapeError(
+          `kernel '${program.name}' (${shapes}) binds ${size} bytes but this adapter binds at most ` +
+            `${maxBind} bytes per storage binding; split the tensor or use a smaller batch.`,
+        );
+      }
+    }
+    const [gx, gy = 1, gz = 1] = spec.workgroups;
+    const maxWg = this.limits.maxComputeWorkgroupsPerDimension;
+    if (gx > maxWg || gy > maxWg || gz > maxWg || gx < 1 || gy < 1 || gz < 1) {
+      throw new ShapeError(`kernel '${program.name}' (${shapes}): workgroup grid ${gx}×${gy}×${gz} outside 1..${maxWg}`);
+    }
+    if (this.slots === SLOTS) this.flush();
+    this.lastKernel = `${program.name} (${shapes})`;
+    const pipeline = this.pipelines.get(program);
+    const slot = this.slots++;
+    new Uint8Array(this.arenaHost, slot * UNIFORM_SLOT, uniforms.byteLength).set(new Uint8Array(uniforms));
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.arena, offset: slot * UNIFORM_SLOT, size: UNIFORM_SLOT } },
+    ];
+    [...inputs, ...outputs].forEach((b, i) => {
+      entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } });
+    });
+    if (this.debug) this.device.pushErrorScope('validation');
+    const bindGroup = this.device.createBindGroup({
+      layout: this.pipelines.layout(program.inputs, program.outputs),
+      entries,
+      label: this.lastKernel,
+    });
+    this.encoder ??= this.device.createCommandEncoder({ label: 'camlight batch' });
+    this.pass ??= this.encoder.beginComputePass();
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(gx, gy, gz);
+    this.dispatchCount++;
+    this.waiter.addWork(spec.cost ?? 0);
+    if (this.debug) {
+      this.flush();
+      this.debugChecks.push(
+        this.device.popErrorScope().then((e) => {
+          if (e) this.pendingError ??= new GpuKernelError(program.name, shapes, e.message);
+        }),
+      );
+    }
+  }
+
+  /** Copies `bytes` from one buffer to another inside the batch (ordered with the kernels). */
+  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number, srcOffset = 0, dstOffset = 0): void {
+    this.throwIfBroken();
+    this.endPass();
+    this.encoder ??= this.device.createCommandEncoder({ label: 'camlight batch' });
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.waiter.addWork(bytes);
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  /** Submits the open batch. Cheap; nothing waits for the GPU here. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.slots) this.device.queue.writeBuffer(this.arena, 0, this.arenaHost, 0, this.slots * UNIFORM_SLOT);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.slots = 0;
+    this.waiter.submitted();
+  }
+
+  /** Reads `bytes` from a buffer back to the host, after all dispatched work. */
+  async read(buf: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+    this.throwIfBroken();
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.takeStaging(size);
+    this.copy(buf, staging, size, offset, 0);
+    this.flush();
+    try {
+      await this.waiter.wait(() => staging.mapAsync(GPUMapMode.READ, 0, size));
+      const out = staging.getMappedRange(0, size).slice(0, bytes);
+      staging.unmap();
+      return out;
+    } finally {
+      this.staging.push(staging);
+      await this.checkErrors();
+    }
+  }
+
+  /** Waits until every submitted kernel finished; surfaces errors of any of them. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.waiter.wait(() => this.device.queue.onSubmittedWorkDone());
+    await this.checkErrors();
+  }
+
+  /** How long waits sleep before polling; see wait.ts. 'spin' awaits Dawn directly. */
+  setWaitMode(mode: 'sleep' | 'spin'): void {
+    this.waiter.mode = mode;
+  }
+
+  private takeStaging(size: number): GPUBuffer {
+    const i = this.staging.findIndex((b) => b.size >= size && b.size <= 4 * size + 4096);
+    if (i >= 0) return this.staging.splice(i, 1)[0]!;
+    return this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'staging' });
+  }
+
+  private async checkErrors(): Promise<void> {
+    if (this.debugChecks.length) {
+      const checks = this.debugChecks;
+      this.debugChecks = [];
+      await Promise.all(checks);
+    }
+    this.throwIfBroken();
+  }
+
+  private throwIfBroken(): void {
+    if (this.lost) throw this.lost;
+    if (this.pendingError) {
+      const e = this.pendingError;
+      this.pendingError = null;
+      throw e;
+    }
+  }
+
+  stats(): PoolStats {
+    return this.pool.stats();
+  }
+
+  /** Releases the device; the runtime is unusable afterwards. */
+  destroy(): void {
+    this.flush();
+    this.pool.trim();
+    this.device.destroy();
+    this.keepAlive = null;
+  }
+}

@@ -1,0 +1,88 @@
+// Shared test fixtures: one GPU runtime for the whole run, TensorFlow.js on its CPU backend as
+// the independent reference, seeded random data and a closeness check that reports the worst
+// element (index, got, want) when it fails.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as assert from 'uvu/assert';
+import { init } from '../src/nn/runtime-global.ts';
+import type { Runtime } from '../src/gpu/runtime.ts';
+
+export { tf };
+
+let ready: Promise<Runtime> | null = null;
+/** The shared runtime, with tfjs set to its CPU backend. */
+export function gpu(): Promise<Runtime> {
+  ready ??= (async () => {
+    await tf.setBackend('cpu');
+    return init();
+  })();
+  return ready;
+}
+
+/** Mulberry32: a small seeded generator so every run sees the same "random" inputs. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** n uniform values in [lo, hi) from a seeded generator. */
+export function randn(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * r();
+  return out;
+}
+
+export interface CloseReport {
+  maxAbs: number;
+  maxRel: number;
+  worst: number;
+}
+
+/**
+ * Asserts |got - want| <= atol + rtol * |want| element-wise (NumPy's allclose rule), and that
+ * the lengths agree and nothing is NaN. Returns the error figures for the test to log.
+ */
+export function assertClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  { rtol = 1e-4, atol = 1e-5, what = 'values' }: { rtol?: number; atol?: number; what?: string } = {},
+): CloseReport {
+  assert.is(got.length, want.length, `${what}: length ${got.length} vs reference ${want.length}`);
+  let maxAbs = 0, maxRel = 0, worst = -1, worstExcess = 0;
+  for (let i = 0; i < got.length; i++) {
+    const g = got[i]!, w = want[i]!;
+    const d = Math.abs(g - w);
+    if (Number.isNaN(g) !== Number.isNaN(w)) {
+      assert.unreachable(`${what}: NaN mismatch at ${i}: got ${g}, want ${w}`);
+    }
+    if (Number.isNaN(d)) continue;
+    maxAbs = Math.max(maxAbs, d);
+    maxRel = Math.max(maxRel, d / Math.max(Math.abs(w), 1e-30));
+    const excess = d - (atol + rtol * Math.abs(w));
+    if (excess > worstExcess) {
+      worstExcess = excess;
+      worst = i;
+    }
+  }
+  if (worst >= 0) {
+    assert.unreachable(
+      `${what}: element ${worst} is ${got[worst]}, reference ${want[worst]} (|diff| ${Math.abs(got[worst]! - want[worst]!)} > ` +
+        `atol ${atol} + rtol ${rtol}·|ref|); max abs error ${maxAbs}`,
+    );
+  }
+  return { maxAbs, maxRel, worst };
+}
+
+/** The reference's data as a Float32Array, disposing the tfjs tensor. */
+export function ref(t: tf.Tensor): Float32Array {
+  const d = t.dataSync() as Float32Array;
+  t.dispose();
+  return d;
+}

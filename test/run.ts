@@ -1,0 +1,49 @@
+// Runs every test/**/*.test.ts in one process (one GPU device for all), then prints the
+// summary line CI reads: `tests: N passed, N failed`. A file may be chosen with arguments.
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+function find(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...find(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const root = resolve(import.meta.dirname, '..');
+const filters = process.argv.slice(2);
+const files = find(join(root, 'test')).filter((f) => !filters.length || filters.some((x) => f.includes(x)));
+
+(globalThis as { UVU_DEFER?: number }).UVU_DEFER = 1;
+const g = globalThis as unknown as { UVU_QUEUE: unknown[][]; UVU_INDEX: number };
+const uvu = await import('uvu');
+g.UVU_QUEUE ??= [];
+
+// uvu prints its own totals; capture them to emit the line CI recognises.
+let captured = '';
+const write = process.stdout.write.bind(process.stdout);
+process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+  captured += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+  if (captured.length > 4096) captured = captured.slice(-4096);
+  return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+}) as typeof process.stdout.write;
+
+let idx = 0;
+for (const f of files) {
+  g.UVU_INDEX = idx++;
+  g.UVU_QUEUE.push([relative(root, f)]);
+  await import(pathToFileURL(f).href);
+}
+await uvu.exec(false);
+process.stdout.write = write;
+const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
+const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+if (files.length === 0) console.error('no test files matched');
+console.log(`tests: ${passed} passed, ${total - passed - skipped} failed`);
+if (skipped) console.log(`(${skipped} skipped)`);
