@@ -24,7 +24,7 @@ export class DeviceLostError extends Error {
   constructor(readonly reason: string, readonly lastKernel: string) {
     super(
       `WebGPU device lost (${reason}) after kernel ${lastKernel || '(none)'}; ` +
-        'call acquireGpu() again to get a fresh device and re-upload tensors.',
+        'create a new runtime (init() in a fresh process, or Runtime.create()) and re-upload tensors.',
     );
   }
 }

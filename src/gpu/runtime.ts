@@ -55,6 +55,7 @@ export class Runtime {
   private debugChecks: Promise<void>[] = [];
   private lost: DeviceLostError | null = null;
   private lastKernel = '';
+  private lastShapes = '';
   private waiter = new Waiter();
   /** Dispatches encoded since creation; a cheap counter for tests of what a code path launches. */
   dispatchCount = 0;
@@ -76,7 +77,13 @@ export class Runtime {
     });
     device.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
-      this.pendingError ??= new GpuKernelError(this.lastKernel || 'unknown', 'see message', e.message);
+      // The failing command may be any in the current batch; Dawn's message names its pipeline
+      // label (kernel|variant). CAMLIGHT_DEBUG=1 pins errors to a single dispatch.
+      this.pendingError ??= new GpuKernelError(
+        this.lastKernel || 'unknown',
+        this.debug ? this.lastShapes : `last dispatched with ${this.lastShapes}; set CAMLIGHT_DEBUG=1 to pin the error to one dispatch`,
+        e.message,
+      );
     });
     void device.lost.then((info) => {
       this.lost = new DeviceLostError(`${info.reason}: ${info.message}`, this.lastKernel);
@@ -139,7 +146,9 @@ export class Runtime {
       throw new ShapeError(`kernel '${program.name}' (${shapes}): workgroup grid ${gx}×${gy}×${gz} outside 1..${maxWg}`);
     }
     if (this.slots === SLOTS) this.flush();
-    this.lastKernel = `${program.name} (${shapes})`;
+    this.lastKernel = program.name;
+    this.lastShapes = shapes;
+    if (this.debug) this.device.pushErrorScope('validation');
     const pipeline = this.pipelines.get(program);
     const slot = this.slots++;
     new Uint8Array(this.arenaHost, slot * UNIFORM_SLOT, uniforms.byteLength).set(new Uint8Array(uniforms));
@@ -149,11 +158,10 @@ export class Runtime {
     [...inputs, ...outputs].forEach((b, i) => {
       entries.push({ binding: i + 1, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } });
     });
-    if (this.debug) this.device.pushErrorScope('validation');
     const bindGroup = this.device.createBindGroup({
       layout: this.pipelines.layout(program.inputs, program.outputs),
       entries,
-      label: this.lastKernel,
+      label: `${program.name} ${shapes}`,
     });
     this.encoder ??= this.device.createCommandEncoder({ label: 'camlight batch' });
     this.pass ??= this.encoder.beginComputePass();
@@ -199,7 +207,7 @@ export class Runtime {
 
   /** Reads `bytes` from a buffer back to the host, after all dispatched work. */
   async read(buf: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
-    this.throwIfBroken();
+    if (this.lost) throw this.lost;
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.takeStaging(size);
     this.copy(buf, staging, size, offset, 0);
@@ -245,7 +253,12 @@ export class Runtime {
   private throwIfBroken(): void {
     if (this.lost) throw this.lost;
     if (this.pendingError) {
+      // The open batch may hold the failing command; drop it rather than resubmit it, and
+      // ignore the errors its abandonment raises.
       const e = this.pendingError;
+      this.pass = null;
+      this.encoder = null;
+      this.slots = 0;
       this.pendingError = null;
       throw e;
     }
