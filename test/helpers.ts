@@ -3,6 +3,10 @@
 // element (index, got, want) when it fails.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { createRequire } from 'node:module';
+// tfjs-core registers its gradients in a separate module (CommonJS, like the `main` that
+// Node resolves for tfjs-core itself, so both share one engine).
+createRequire(import.meta.url)('@tensorflow/tfjs-core/dist/register_all_gradients');
 import * as assert from 'uvu/assert';
 import { init } from '../src/nn/runtime-global.ts';
 import type { Runtime } from '../src/gpu/runtime.ts';

@@ -147,3 +147,52 @@ export const addScalar = (x: Tensor, s: number) => affine(x, 1, s);
 export const mulScalar = (x: Tensor, s: number) => affine(x, s, 0);
 export const relu = (x: Tensor) => affine(x, 1, 0, 'relu');
 export const sigmoid = (x: Tensor) => affine(x, 1, 0, 'sigmoid');
+
+// The derivative of each activation written in terms of its output y = act(x), so that the
+// backward pass needs only the saved output (as TensorFlow's ReluGrad, SigmoidGrad, TanhGrad).
+const ACT_GRAD: Record<Activation, string> = {
+  linear: 'dy',
+  relu: 'select(0.0, dy, y > 0.0)',
+  relu6: 'select(0.0, dy, y > 0.0 && y < 6.0)',
+  sigmoid: 'dy * y * (1.0 - y)',
+  tanh: 'dy * (1.0 - y * y)',
+};
+
+// backward of y = act(x * scale + shift):  dx = act'(·) · dy · scale
+// dy:(any) y:(same) dx:(same)
+function activationGradProgram(act: Activation) {
+  return {
+    name: `unary.${act}.grad`,
+    key: act,
+    inputs: 2,
+    outputs: 1,
+    code: () => `
+${uniformStruct([['n', 'u32'], ['nwgx', 'u32'], ['scale', 'f32']])}
+${storageDecls([['DY', 'f32'], ['Yv', 'f32']], [['DX', 'f32']])}
+fn g(dy: f32, y: f32) -> f32 { return ${ACT_GRAD[act]}; }
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = (wg.y * u.nwgx + wg.x) * ${WG}u + lid.x;
+  for (var k = 0u; k < ${PER_THREAD}u; k++) {
+    let i = t * ${PER_THREAD}u + k;
+    if (i >= u.n) { return; }
+    DX[i] = g(DY[i], Yv[i]) * u.scale;
+  }
+}`,
+  };
+}
+
+/**
+ * Gradient through a (fused or stand-alone) activation, from the forward's output y.
+ * @example
+ *   const dPre = activationGrad(dy, y, 'relu');   // dy ⊙ [y > 0]
+ */
+export function activationGrad(dy: Tensor, y: Tensor, act: Activation, scale = 1): Tensor {
+  checkActivation(act);
+  if (dy.size !== y.size) {
+    throw new ShapeError(`activationGrad: dy [${dy.shape.join(', ')}] and y [${y.shape.join(', ')}] differ in size`);
+  }
+  const [gx, gy] = grid1d(Math.ceil(y.size / (WG * PER_THREAD)), y.runtime);
+  const u = new Uniforms().u32(y.size, gx).f32(scale);
+  return launch({ program: activationGradProgram(act), inputs: [dy, y], outShape: y.shape, uniforms: u, workgroups: [gx, gy] });
+}
