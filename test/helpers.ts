@@ -90,3 +90,22 @@ export function ref(t: tf.Tensor): Float32Array {
   t.dispose();
   return d;
 }
+
+/**
+ * Central finite differences of a scalar function of one host array, in float64 on the host
+ * when `f` is host math, or through the GPU when it dispatches kernels (then use a step around
+ * 1e-2 and a tolerance around 1e-2: float32 forward passes limit what differences can show).
+ */
+export async function finiteDiff(
+  f: (x: Float32Array) => Promise<number>,
+  x: Float32Array,
+  eps = 1e-2,
+): Promise<Float32Array> {
+  const g = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const xp = x.slice(); xp[i] = x[i]! + eps;
+    const xm = x.slice(); xm[i] = x[i]! - eps;
+    g[i] = ((await f(xp)) - (await f(xm))) / (2 * eps);
+  }
+  return g;
+}

@@ -149,7 +149,9 @@ export class Runtime {
     this.lastKernel = program.name;
     this.lastShapes = shapes;
     if (this.debug) this.device.pushErrorScope('validation');
+    const compiledBefore = this.pipelines.compiled;
     const pipeline = this.pipelines.get(program);
+    if (this.pipelines.compiled !== compiledBefore) this.waiter.compiled();
     const slot = this.slots++;
     new Uint8Array(this.arenaHost, slot * UNIFORM_SLOT, uniforms.byteLength).set(new Uint8Array(uniforms));
     const entries: GPUBindGroupEntry[] = [
@@ -228,6 +230,11 @@ export class Runtime {
     this.flush();
     await this.waiter.wait(() => this.device.queue.onSubmittedWorkDone());
     await this.checkErrors();
+  }
+
+  /** Milliseconds spent sleeping in waits so far (see wait.ts). */
+  get sleptMs(): number {
+    return this.waiter.sleptMs;
   }
 
   /** How long waits sleep before polling; see wait.ts. 'spin' awaits Dawn directly. */

@@ -1,11 +1,22 @@
 // Waiting for the GPU without eating the CPU it runs on. While a Dawn promise (mapAsync,
 // onSubmittedWorkDone) is pending, the Node binding polls on the main thread; on lavapipe,
 // where the "GPU" is the same two cores, that spin halves throughput (PERF.md, item 8). So a
-// wait first sleeps on a timer for most of the expected time, calibrated from how long past
-// work took per unit of submitted cost, and only then awaits the promise.
+// wait first sleeps on a timer for most of the expected time, then awaits the promise.
+//
+// The expected time is cost × (ms per unit of cost), learnt from earlier waits. A wait only
+// teaches when the GPU was still busy as the poll began (the poll took a while), since only
+// then does "first submit → resolved" measure the GPU's time rather than the host's; batches
+// that compiled a pipeline or carried little work teach nothing. A poll that resolves at once
+// after a sleep means the sleep may have been too long, so the rate is cut. Overheads only ever
+// make an observed rate too high, so estimates use the lowest recent rate, and no sleep
+// exceeds twice the longest wait seen.
 
 const now = (): number => (globalThis.performance ?? Date).now();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Below this cost (flops or bytes) a batch's duration is mostly overhead: do not learn from it. */
+const MIN_LEARN_COST = 5e6;
+const RECENT = 8;
 
 export class Waiter {
   mode: 'sleep' | 'spin' = 'sleep';
@@ -13,40 +24,62 @@ export class Waiter {
   private work = 0;
   /** When the first submission after the last completed wait happened. */
   private since = -1;
-  /** Calibrated milliseconds per unit of cost; 0 until first measured. */
-  private msPerUnit = 0;
+  /** The current window compiled a pipeline, so its timing says little about throughput. */
+  private tainted = false;
+  private rates: number[] = [];
+  private longestMs = 0;
   /** Fraction of the estimate to sleep: under 1 so that a good estimate rarely oversleeps. */
-  private readonly fraction = 0.8;
+  private readonly fraction = 0.85;
+  /** Total milliseconds slept, for the bench to report. */
+  sleptMs = 0;
 
   addWork(cost: number): void {
     this.work += cost;
+  }
+
+  /** Marks the current window as including a pipeline compile. */
+  compiled(): void {
+    this.tainted = true;
   }
 
   submitted(): void {
     if (this.since < 0) this.since = now();
   }
 
-  /** Milliseconds the current wait will sleep before polling (for the bench to report). */
-  estimateMs(): number {
-    return this.msPerUnit * this.work;
+  /** Milliseconds per unit of cost that estimates use now (0 until learnt). */
+  rate(): number {
+    return this.rates.length ? Math.min(...this.rates) : 0;
   }
 
   async wait<T>(poll: () => Promise<T>): Promise<T> {
     const start = this.since < 0 ? now() : this.since;
     const work = this.work;
-    if (this.mode === 'sleep' && this.msPerUnit > 0) {
-      const remaining = this.fraction * this.msPerUnit * work - (now() - start);
-      if (remaining > 2) await sleep(remaining);
+    const rate = this.rate();
+    let slept = false;
+    if (this.mode === 'sleep' && rate > 0) {
+      const remaining = Math.min(this.fraction * rate * work, 2 * this.longestMs) - (now() - start);
+      if (remaining > 2) {
+        await sleep(remaining);
+        this.sleptMs += remaining;
+        slept = true;
+      }
     }
+    const pollStart = now();
     const r = await poll();
-    const elapsed = now() - start;
-    // Learn only from waits large enough to measure, as an exponential moving average.
-    if (work > 0 && elapsed > 5) {
-      const rate = elapsed / work;
-      this.msPerUnit = this.msPerUnit ? 0.5 * this.msPerUnit + 0.5 * rate : rate;
+    const end = now();
+    const elapsed = end - start;
+    const busyAtPoll = end - pollStart > 1;
+    if (busyAtPoll && !this.tainted && work >= MIN_LEARN_COST) {
+      this.rates.push(elapsed / work);
+      if (this.rates.length > RECENT) this.rates.shift();
+      this.longestMs = Math.max(this.longestMs, elapsed);
+    } else if (!busyAtPoll && slept) {
+      // Finished before we looked: maybe overslept. Trust the estimates a little less.
+      this.rates = this.rates.map((x) => x * 0.8);
     }
     this.work = 0;
     this.since = -1;
+    this.tainted = false;
     return r;
   }
 }
