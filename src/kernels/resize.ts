@@ -1,0 +1,126 @@
+// Bilinear resizing with TensorFlow's three coordinate conventions, so that up-sampled CAMs
+// (7×7 → 224×224) and Keras Resizing layers agree with TensorFlow to float rounding.
+import { ShapeError } from '../gpu/errors.ts';
+import type { Tensor } from '../nn/tensor.ts';
+import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
+
+const WG = 64;
+const PER_THREAD = 4;
+
+export interface ResizeOptions {
+  /** Map the corner pixels' centres onto each other: src = dst · (in-1)/(out-1). */
+  alignCorners?: boolean;
+  /** Sample at pixel centres: src = (dst + ½) · in/out − ½ (TF2's tf.image.resize, Keras Resizing). */
+  halfPixelCenters?: boolean;
+}
+
+// Source coordinate of output row r (columns alike), as in TensorFlow's resize_bilinear:
+//   scale = alignCorners && out > 1 ? (in-1)/(out-1) : in/out
+//   f = halfPixelCenters ? scale·(r + ½) − ½ : scale·r
+//   lo = max(floor(f), 0), hi = min(ceil(f), in−1), t = f − lo
+//   y = top + (bottom − top)·t_row, top/bottom = left + (right − left)·t_col
+// When f < 0 or f > in−1, lo = hi and t no longer matters: the edge pixel is replicated.
+// f is the ratio of integers (r·A + B) / D (half-pixel: A = 2·in, B = in − out, D = 2·out), so
+// floor, ceil and the fraction come from integer division: exact, where f32 arithmetic on
+// scale·r would be off by a few units in the last place of f (TF works in float64).
+// x:(N,H,W,C) y:(N,OH,OW,C)
+const resizeProgram = {
+  name: 'resizeBilinear',
+  key: 'exact',
+  inputs: 1,
+  outputs: 1,
+  code: () => `
+${uniformStruct([
+  ['n', 'u32'], ['nwgx', 'u32'], ['H', 'u32'], ['W', 'u32'], ['C', 'u32'], ['OH', 'u32'], ['OW', 'u32'],
+  ['ay', 'i32'], ['by', 'i32'], ['dy', 'i32'], ['ax', 'i32'], ['bx', 'i32'], ['dx', 'i32'],
+])}
+${storageDecls([['X', 'f32']], [['Y', 'f32']])}
+struct Src { lo: u32, hi: u32, t: f32 }
+// Source rows/columns and weight for output coordinate o along an axis of input size len.
+fn src(o: u32, a: i32, b: i32, d: i32, len: u32) -> Src {
+  let num = i32(o) * a + b;
+  // num > -d always (so -1 < f < 0 here): floor clamps to 0 and ceil is 0.
+  if (num < 0) { return Src(0u, 0u, 0.0); }
+  let q = u32(num / d);
+  let rem = num - i32(q) * d;
+  let lo = min(q, len - 1u);
+  let hi = min(select(q, q + 1u, rem > 0), len - 1u);
+  return Src(lo, hi, f32(num - i32(lo) * d) / f32(d));
+}
+// x:(N,H,W,C) y:(N,OH,OW,C)
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let base = (wg.y * u.nwgx + wg.x) * ${WG * PER_THREAD}u + lid.x;
+  for (var j = 0u; j < ${PER_THREAD}u; j++) {
+    let i = base + j * ${WG}u;
+    if (i >= u.n) { return; }
+    let c = i % u.C;
+    var r = i / u.C;
+    let ox = r % u.OW; r = r / u.OW;
+    let oy = r % u.OH;
+    let b = r / u.OH;
+    let sy = src(oy, u.ay, u.by, u.dy, u.H);
+    let sx = src(ox, u.ax, u.bx, u.dx, u.W);
+    let y0 = (b * u.H + sy.lo) * u.W;
+    let y1 = (b * u.H + sy.hi) * u.W;
+    let tl = X[(y0 + sx.lo) * u.C + c];
+    let tr = X[(y0 + sx.hi) * u.C + c];
+    let bl = X[(y1 + sx.lo) * u.C + c];
+    let br = X[(y1 + sx.hi) * u.C + c];
+    let top = tl + (tr - tl) * sx.t;
+    let bottom = bl + (br - bl) * sx.t;
+    Y[i] = top + (bottom - top) * sy.t;
+  }
+}`,
+};
+
+/**
+ * Bilinear resize of NHWC images (or one HWC image) to `size` = [height, width], matching
+ * tf.image.resizeBilinear(x, size, alignCorners, halfPixelCenters). With both options false it
+ * is TF1's legacy mapping; Keras Resizing and TF2's tf.image.resize use halfPixelCenters.
+ * @example
+ *   const heat = resizeBilinear(cam, [224, 224], { halfPixelCenters: true });   // (1,7,7,1) → (1,224,224,1)
+ */
+// x:(N,H,W,C) y:(N,OH,OW,C)
+export function resizeBilinear(x: Tensor, size: [number, number], opts: ResizeOptions = {}): Tensor {
+  const { alignCorners = false, halfPixelCenters = false } = opts;
+  const what = `resizeBilinear ${shapeStr('x', x.shape)} size [${size.join(', ')}]`;
+  if (x.rank === 3) {
+    // Reshaped views share storage; dispose the temporary views so the buffers are freed with y.
+    const x4 = x.reshape([1, ...x.shape]);
+    let y4: Tensor;
+    try {
+      y4 = resizeBilinear(x4, size, opts);
+    } finally {
+      x4.dispose();
+    }
+    const y = y4.reshape([size[0], size[1], x.shape[2]!]);
+    y4.dispose();
+    return y;
+  }
+  if (x.rank !== 4) throw new ShapeError(`${what}: x must be (N,H,W,C) or (H,W,C)`);
+  if (size.length !== 2 || !size.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new ShapeError(`${what}: size must be two positive integers [height, width]`);
+  }
+  if (alignCorners && halfPixelCenters) {
+    throw new ShapeError(`${what}: alignCorners and halfPixelCenters cannot both be true (as in TensorFlow)`);
+  }
+  const [N, H, W, C] = x.shape as [number, number, number, number];
+  if (H === 0 || W === 0) throw new ShapeError(`${what}: the input has no pixels`);
+  const [OH, OW] = size;
+  // f = (o·A + B) / D; see the shader comment.
+  const ratio = (inp: number, out: number): [number, number, number] => {
+    if (halfPixelCenters) return [2 * inp, inp - out, 2 * out];
+    return alignCorners && out > 1 ? [inp - 1, 0, out - 1] : [inp, 0, out];
+  };
+  if (2 * (H + 1) * (OH + 1) >= 2 ** 31 || 2 * (W + 1) * (OW + 1) >= 2 ** 31) {
+    throw new ShapeError(`${what}: sizes too large for the kernel's 32-bit coordinate arithmetic`);
+  }
+  const outShape = [N, OH, OW, C];
+  const n = N * OH * OW * C;
+  const [gx, gy] = grid1d(Math.ceil(n / (WG * PER_THREAD)), x.runtime);
+  const u = new Uniforms()
+    .u32(n, gx, H, W, C, OH, OW)
+    .i32(...ratio(H, OH), ...ratio(W, OW));
+  return launch({ program: resizeProgram, inputs: [x], outShape, uniforms: u, workgroups: [gx, gy], cost: 4 * n * 5 });
+}
