@@ -3,6 +3,7 @@
 // src/kernels are the same math without autograd.
 import * as ew from '../kernels/elementwise.ts';
 import * as red from '../kernels/reduce.ts';
+import * as mm from '../kernels/matmul.ts';
 import type { Activation } from '../kernels/program.ts';
 import { rules } from './gradients.ts';
 import { record } from './tape.ts';
@@ -76,4 +77,27 @@ export function mean(x: Tensor, axes?: number[], keepDims = false): Tensor {
   const ax = axes ?? x.shape.map((_, i) => i);
   const n = ax.reduce((a, i) => a * x.shape[i < 0 ? i + x.rank : i]!, 1);
   return mulScalar(sum(x, ax, keepDims), 1 / n);
+}
+
+/**
+ * act(op(a)·op(b) + bias), differentiable (see kernels/matmul.ts for layouts).
+ * @example
+ *   const logits = matmul(h, w, { bias: b });
+ */
+export function matmul(a: Tensor, b: Tensor, opts: mm.MatmulOptions = {}): Tensor {
+  const y = mm.matmul(a, b, opts);
+  const act = opts.activation ?? 'linear';
+  const inputs = opts.bias ? [a, b, opts.bias] : [a, b];
+  const rule = rules.matmul(!!opts.transposeA, !!opts.transposeB, act, !!opts.bias);
+  record('matmul', inputs, y, act === 'linear' ? [a, b] : [a, b, y], (dy, saved) =>
+    rule(dy, act === 'linear' ? [saved[0]!, saved[1]!] : saved).slice(0, inputs.length));
+  return y;
+}
+
+/** Keras Dense: x:(N,…,K) w:(K,U) bias:(U) → (N,…,U), differentiable. */
+export function dense(x: Tensor, w: Tensor, bias?: Tensor, act: Activation = 'linear'): Tensor {
+  const k = x.shape[x.rank - 1]!;
+  const x2 = reshape(x, [x.size / k, k]);
+  const y2 = matmul(x2, w, { bias, activation: act });
+  return reshape(y2, [...x.shape.slice(0, -1), w.shape[1]!]);
 }
