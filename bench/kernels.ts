@@ -1,0 +1,293 @@
+// The kernels suite: GFLOP/s of conv2d (bias + ReLU fused) on the 16 convolution shapes of
+// VGG-19 at 224×224, batch 1, and of a 1024³ matmul, for camlight and the TensorFlow.js peers on
+// the same adapter, each output checked against a reference before it is timed.
+import { conv2d } from '../src/kernels/conv2d.ts';
+import { matmul } from '../src/kernels/matmul.ts';
+import { init } from '../src/nn/runtime-global.ts';
+import { upload, type Tensor } from '../src/nn/tensor.ts';
+import type { BenchOptions, Suite, System } from './index.ts';
+import { FP32_TOLERANCE, FULL_PLAN, QUICK_PLAN, describeTolerance, mismatch, timeLaunches, uniform, type Timing } from './measure.ts';
+import { describePeer, tf, usePeer } from './peers.ts';
+import { fmtRate, fmtRatio, geomean, loud, printTable, writeResults, type BenchRecord } from './table.ts';
+
+/** One benchmarked op at one shape: how to make its inputs and run it on each system. */
+interface Case {
+  op: 'conv2d' | 'matmul';
+  shape: string;
+  flops: number;
+  inQuick: boolean;
+  /** Host inputs, seeded: the same data for every system. */
+  inputs(): { data: Float32Array; shape: number[] }[];
+  camlight(t: Tensor[]): Tensor;
+  tfjs(t: tf.Tensor[]): tf.Tensor;
+  /** The output element at flat index i, computed on the host in float64. */
+  exact(d: Float32Array[], i: number): number;
+}
+
+// x:(1,H,W,C) w:(3,3,C,K) b:(K) y:(1,H,W,K); stride 1, 'same' padding, bias then ReLU.
+export function convCase(h: number, c: number, k: number, inQuick = false): Case {
+  const scale = Math.sqrt(3 / (9 * c)); // weights of variance 1/fan-in keep outputs O(1)
+  return {
+    op: 'conv2d',
+    shape: `${h}x${h}x${c}->${k} k3 s1`,
+    flops: 2 * h * h * k * 9 * c,
+    inQuick,
+    inputs: () => [
+      { data: uniform(h * h * c, 1000 + c, 0, 1), shape: [1, h, h, c] }, // post-ReLU-like activations
+      { data: uniform(9 * c * k, 2000 + k, -scale, scale), shape: [3, 3, c, k] },
+      { data: uniform(k, 3000 + k, -0.1, 0.1), shape: [k] },
+    ],
+    camlight: ([x, w, b]) => conv2d(x!, w!, { bias: b!, strides: 1, padding: 'same', activation: 'relu' }),
+    tfjs: ([x, w, b]) =>
+      tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, bias: b, strides: 1, pad: 'same', activation: 'relu' }),
+    exact: ([x, w, b], i) => {
+      const kk = i % k, p = (i - kk) / k, ox = p % h, oy = (p - ox) / h;
+      let s = b![kk]!;
+      for (let ky = 0; ky < 3; ky++) {
+        const iy = oy + ky - 1;
+        if (iy < 0 || iy >= h) continue;
+        for (let kx = 0; kx < 3; kx++) {
+          const ix = ox + kx - 1;
+          if (ix < 0 || ix >= h) continue;
+          const xo = (iy * h + ix) * c, wo = (ky * 3 + kx) * c * k + kk;
+          for (let cc = 0; cc < c; cc++) s += x![xo + cc]! * w![wo + cc * k]!;
+        }
+      }
+      return Math.max(s, 0);
+    },
+  };
+}
+
+// a:(M,K) b:(K,N) y:(M,N)
+export function matmulCase(m: number, k: number, n: number): Case {
+  return {
+    op: 'matmul',
+    shape: `${m}x${k}x${n}`,
+    flops: 2 * m * k * n,
+    inQuick: true,
+    inputs: () => [
+      { data: uniform(m * k, 11, -1, 1), shape: [m, k] },
+      { data: uniform(k * n, 12, -1, 1), shape: [k, n] },
+    ],
+    camlight: ([a, b]) => matmul(a!, b!),
+    tfjs: ([a, b]) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
+    exact: ([a, b], i) => {
+      const col = i % n, row = (i - col) / n;
+      let s = 0;
+      for (let j = 0; j < k; j++) s += a![row * k + j]! * b![j * n + col]!;
+      return s;
+    },
+  };
+}
+
+/** VGG-19's sixteen 3×3 convolutions at 224×224 (Simonyan & Zisserman 2015, table 1, column E). */
+export const VGG19_CONVS: [h: number, c: number, k: number][] = [
+  [224, 3, 64], [224, 64, 64],
+  [112, 64, 128], [112, 128, 128],
+  [56, 128, 256], [56, 256, 256], [56, 256, 256], [56, 256, 256],
+  [28, 256, 512], [28, 512, 512], [28, 512, 512], [28, 512, 512],
+  [14, 512, 512], [14, 512, 512], [14, 512, 512], [14, 512, 512],
+];
+const QUICK_CONVS = new Set([0, 5, 12]);
+
+const CASES: Case[] = [
+  ...VGG19_CONVS.map(([h, c, k], i) => convCase(h, c, k, QUICK_CONVS.has(i))),
+  matmulCase(1024, 1024, 1024),
+];
+
+/** tfjs-cpu runs about 1 GFLOP/s here; above this the reference is tfjs-wasm, spot-checked in float64. */
+const CPU_REFERENCE_MAX_FLOPS = 2.5e9;
+const SPOT_CHECKS = 512;
+
+interface Row {
+  c: Case;
+  ref: Float32Array | null;
+  refName: string;
+  timing: Partial<Record<System, Timing>>;
+  failed: Partial<Record<System, string>>;
+}
+
+const errText = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
+/** Computes every row's reference output; a broken reference fails the row for all systems. */
+async function references(rows: Row[]): Promise<void> {
+  for (const onCpu of [true, false]) {
+    const todo = rows.filter((r) => (r.c.flops <= CPU_REFERENCE_MAX_FLOPS) === onCpu);
+    if (!todo.length) continue;
+    await usePeer(onCpu ? 'tfjs-cpu' : 'tfjs-wasm');
+    for (const r of todo) {
+      const inputs = r.c.inputs();
+      const ts = inputs.map((i) => tf.tensor(i.data, i.shape));
+      const y = r.c.tfjs(ts);
+      r.ref = (await y.data()) as Float32Array;
+      tf.dispose([y, ...ts]);
+      r.refName = onCpu ? 'tfjs-cpu' : `tfjs-wasm (checked in float64 at ${SPOT_CHECKS} outputs)`;
+      if (onCpu) continue;
+      // The peer is only a stand-in reference: check it against the formula at sampled outputs.
+      const d = inputs.map((i) => i.data);
+      const idx = Array.from({ length: SPOT_CHECKS }, (_, j) => Math.floor(((j + 0.5) / SPOT_CHECKS) * r.ref!.length));
+      const bad = mismatch(idx.map((i) => r.ref![i]!), idx.map((i) => r.c.exact(d, i)));
+      if (bad) {
+        loud(`REFERENCE MISMATCH: tfjs-wasm ${r.c.op} ${r.c.shape} vs float64: ${bad}`);
+        r.ref = null;
+        r.refName = 'tfjs-wasm FAILED its float64 spot check';
+      }
+    }
+  }
+}
+
+/** Launches R times back to back (one submission for camlight) and waits for the last output. */
+async function measure(sys: System, r: Row, opts: BenchOptions): Promise<void> {
+  const inputs = r.c.inputs();
+  const plan = opts.quick ? QUICK_PLAN : FULL_PLAN;
+  if (sys === 'camlight') {
+    const ts = inputs.map((i) => upload(i.data, i.shape));
+    try {
+      const y0 = r.c.camlight(ts);
+      const got = await y0.data();
+      y0.dispose();
+      const bad = mismatch(got, r.ref!);
+      if (bad) throw new Mismatch(bad);
+      r.timing[sys] = await timeLaunches(async (n) => {
+        let y: Tensor | null = null;
+        for (let i = 0; i < n; i++) {
+          y?.dispose();
+          y = r.c.camlight(ts);
+        }
+        await y!.data();
+        y!.dispose();
+      }, plan);
+    } finally {
+      ts.forEach((t) => t.dispose());
+    }
+    return;
+  }
+  await usePeer(sys);
+  const ts = inputs.map((i) => tf.tensor(i.data, i.shape));
+  try {
+    const y0 = r.c.tfjs(ts);
+    const got = (await y0.data()) as Float32Array;
+    y0.dispose();
+    const bad = mismatch(got, r.ref!);
+    if (bad) throw new Mismatch(bad);
+    r.timing[sys] = await timeLaunches(async (n) => {
+      let y: tf.Tensor | null = null;
+      for (let i = 0; i < n; i++) {
+        y?.dispose();
+        y = r.c.tfjs(ts);
+      }
+      await y!.data();
+      y!.dispose();
+    }, plan);
+  } finally {
+    tf.dispose(ts);
+  }
+}
+
+class Mismatch extends Error {
+  override name = 'MISMATCH';
+}
+
+const gflops = (r: Row, s: System) => {
+  const t = r.timing[s];
+  return t ? r.c.flops / (t.ms * 1e6) : null;
+};
+
+async function run(opts: BenchOptions): Promise<number> {
+  const rt = await init();
+  rt.setWaitMode(opts.wait);
+  console.log(`adapter: ${rt.adapterName}`);
+  console.log(
+    opts.wait === 'sleep'
+      ? 'camlight waits by sleeping on a timer for most of the time its past work predicts (src/gpu/wait.ts), then awaits Dawn;'
+      : 'camlight waits by awaiting Dawn directly (--wait spin);',
+  );
+  console.log('peers are measured the plain way: launches, then `await tensor.data()` (Dawn polls on the main thread meanwhile).');
+  for (const s of opts.systems) if (s !== 'camlight') console.log(`${s}: ${await describePeer(s)}`);
+  const plan = opts.quick ? QUICK_PLAN : FULL_PLAN;
+  console.log(
+    `timing: warm-up + check, then the median of ≥${plan.minSamples} samples (~${plan.budgetMs / 1000} s per kernel), ` +
+      `each sample R back-to-back launches and one read-back (R chosen so a sample lasts ~${plan.sampleMs} ms)`,
+  );
+  console.log(`check before timing: ${describeTolerance(FP32_TOLERANCE)}; reference tfjs-cpu up to ${CPU_REFERENCE_MAX_FLOPS / 1e9} GFLOP, else tfjs-wasm spot-checked in float64\n`);
+
+  const rows: Row[] = CASES.filter((c) => !opts.quick || c.inQuick).map((c) => ({ c, ref: null, refName: '', timing: {}, failed: {} }));
+  const t0 = performance.now();
+  await references(rows);
+  console.log(`references ready (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+
+  // One system at a time: on two cores, anything running beside a kernel would distort it.
+  for (const sys of opts.systems) {
+    const phase = performance.now(), slept = rt.sleptMs;
+    for (const r of rows) {
+      const label = `${sys.padEnd(11)} ${r.c.op} ${r.c.shape}`;
+      if (!r.ref) {
+        r.failed[sys] = 'no trustworthy reference';
+        continue;
+      }
+      try {
+        await measure(sys, r, opts);
+        const t = r.timing[sys]!;
+        console.log(`${label}: ${fmtRate(gflops(r, sys))} GFLOP/s (${t.ms.toFixed(1)} ms/launch, ${t.samples}×${t.launchesPerSample} launches)`);
+      } catch (e) {
+        r.failed[sys] = errText(e);
+        loud(e instanceof Mismatch ? `MISMATCH: ${label} vs ${r.refName}: ${e.message}` : `ERROR: ${label}: ${errText(e)}`);
+      }
+    }
+    if (sys === 'camlight') {
+      const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+      console.log(`camlight slept ${s(rt.sleptMs - slept)} of its ${s(performance.now() - phase)} phase instead of polling Dawn`);
+    }
+  }
+
+  const has = (s: System) => opts.systems.includes(s);
+  const cell = (r: Row, s: System) => (has(s) ? fmtRate(gflops(r, s), s in r.failed) : '—');
+  console.log(`\nGFLOP/s on ${rt.adapterName} (batch 1; conv2d = 3×3, stride 1, same, bias + ReLU fused)`);
+  printTable(
+    ['op', 'shape', 'camlight', 'tfjs-webgpu', 'tfjs-wasm', 'cl/webgpu', 'cl/wasm', 'reference'],
+    rows.map((r) => [
+      r.c.op,
+      r.c.shape,
+      cell(r, 'camlight'),
+      cell(r, 'tfjs-webgpu'),
+      cell(r, 'tfjs-wasm'),
+      fmtRatio(gflops(r, 'camlight'), gflops(r, 'tfjs-webgpu')),
+      fmtRatio(gflops(r, 'camlight'), gflops(r, 'tfjs-wasm')),
+      r.refName,
+    ]),
+    ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'left'],
+  );
+  const convs = rows.filter((r) => r.c.op === 'conv2d');
+  const ratios = convs.map((r) => {
+    const a = gflops(r, 'camlight'), b = gflops(r, 'tfjs-webgpu');
+    return a && b ? a / b : null;
+  });
+  const gm = geomean(ratios);
+  const n = ratios.filter((x) => x != null).length;
+  console.log(`\ngeometric mean camlight/tfjs-webgpu over ${n} of ${convs.length} conv shapes: ${gm == null ? '—' : gm.toFixed(2) + '×'}`);
+  console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+
+  const records: BenchRecord[] = rows.map((r) => {
+    const rec: BenchRecord = { op: r.c.op, shape: r.c.shape, gflops: {}, ms: {}, reference: r.refName };
+    for (const s of opts.systems) {
+      rec.gflops[s] = gflops(r, s);
+      rec.ms![s] = r.timing[s]?.ms ?? null;
+    }
+    if (Object.keys(r.failed).length) rec.failed = r.failed as Record<string, string>;
+    return rec;
+  });
+  const file = writeResults('kernels', {
+    adapter: rt.adapterName,
+    records,
+    partial: opts.quick || opts.systems.length < 3,
+    extra: { lastRun: { quick: opts.quick, systems: opts.systems, camlightWait: opts.wait, geomeanConvCamlightOverTfjsWebgpu: gm } },
+  });
+  console.log(`results written to ${file}`);
+  return rows.reduce((a, r) => a + Object.keys(r.failed).length, 0);
+}
+
+export const suite: Suite = {
+  name: 'kernels',
+  describe: 'conv2d on the 16 VGG-19 shapes and a 1024³ matmul, camlight vs TensorFlow.js',
+  run,
+};

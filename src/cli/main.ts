@@ -1,0 +1,93 @@
+// The command line (Node only): `camlight info` shows the GPU camlight would use, `camlight bench`
+// runs the benchmark suites. Later commands (cam, train, convert) are one entry in COMMANDS.
+import { init } from '../nn/runtime-global.ts';
+
+interface Command {
+  summary: string;
+  run(args: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  info: { summary: 'print the WebGPU adapter and the limits camlight will use', run: info },
+  bench: { summary: 'run the kernel benchmarks: camlight bench [suite] [--quick] [--only ...]', run: bench },
+};
+
+const USAGE = `usage: camlight <command> [options]
+
+commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
+  .join('\n')}
+
+  camlight <command> --help   more about one command`;
+
+/**
+ * `camlight info`: the adapter's name, features and the limits that bound tensor sizes.
+ * @example
+ *   $ camlight info
+ */
+async function info(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log('usage: camlight info\n  prints the WebGPU adapter camlight finds and its key limits');
+    return 0;
+  }
+  process.env.XDG_RUNTIME_DIR ??= '/tmp';
+  const rt = await init();
+  const l = rt.limits;
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+  console.log(`adapter: ${rt.adapterName}`);
+  console.log(`features: ${[...rt.features].sort().join(', ') || '(none)'}`);
+  console.log(`maxBufferSize: ${mib(l.maxBufferSize)}`);
+  console.log(`maxStorageBufferBindingSize: ${mib(l.maxStorageBufferBindingSize)}`);
+  console.log(`maxComputeWorkgroupsPerDimension: ${l.maxComputeWorkgroupsPerDimension}`);
+  console.log(`maxComputeInvocationsPerWorkgroup: ${l.maxComputeInvocationsPerWorkgroup}`);
+  console.log(
+    `maxComputeWorkgroupSize: ${l.maxComputeWorkgroupSizeX}×${l.maxComputeWorkgroupSizeY}×${l.maxComputeWorkgroupSizeZ}`,
+  );
+  console.log(`maxComputeWorkgroupStorageSize: ${l.maxComputeWorkgroupStorageSize} bytes`);
+  console.log(`maxStorageBuffersPerShaderStage: ${l.maxStorageBuffersPerShaderStage}`);
+  rt.destroy();
+  return 0;
+}
+
+/** `camlight bench [suite] [options]`: the bench in bench/ (needs the dev dependencies). */
+async function bench(args: string[]): Promise<number> {
+  let mod: { main(argv: string[]): Promise<number> };
+  try {
+    // A variable specifier keeps the type checker and bundlers from pulling bench/ into src/.
+    const spec = new URL('../../bench/index.ts', import.meta.url).href;
+    mod = (await import(spec)) as typeof mod;
+  } catch (e) {
+    console.error(`camlight bench needs a source checkout with its dev dependencies (npm ci): ${(e as Error).message}`);
+    return 1;
+  }
+  process.env.XDG_RUNTIME_DIR ??= '/tmp';
+  return mod.main(args);
+}
+
+/**
+ * Runs one command line; resolves to the exit code.
+ * @example
+ *   process.exitCode = await main(['info']);
+ */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(USAGE);
+    return name ? 0 : 1;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`camlight: unknown command '${name}'\n\n${USAGE}`);
+    return 1;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    console.error(`camlight ${name}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+// Dawn keeps the event loop alive: leave explicitly once the command is done.
+process.exit(await main(process.argv.slice(2)));
