@@ -1,7 +1,9 @@
 // Constant padding: Keras ZeroPadding2D on NHWC spatial dims, and a general per-axis pad as
 // tf.pad. One pass writes every output element, either copied from the input or the constant.
+// The backward is the crop back to the input's extent (padGrad, a slice).
 import { ShapeError } from '../gpu/errors.ts';
 import type { Tensor } from '../nn/tensor.ts';
+import { slice } from './concat.ts';
 import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
 
 const MAX_RANK = 6;
@@ -87,4 +89,27 @@ export function zeroPad2d(x: Tensor, pads: number | [[number, number], [number, 
   if (x.rank !== 4) throw new ShapeError(`zeroPad2d: x must be (N,H,W,C), got ${shapeStr('x', x.shape)}`);
   const [h, w] = typeof pads === 'number' ? [[pads, pads], [pads, pads]] as const : pads;
   return pad(x, [[0, 0], [h[0], h[1]], [w[0], w[1]], [0, 0]], 0);
+}
+
+/**
+ * Backward of `y = pad(x, paddings, value)`: the padded border receives no gradient, so dx is
+ * dy cropped back to x's extent (the constant's gradient is not returned).
+ * @example
+ *   const dx = padGrad(dy, [[0, 0], [1, 2], [1, 2], [0, 0]]);   // dy:(N,H+3,W+3,C) → (N,H,W,C)
+ */
+// dy:(d_0+p_0+q_0, ..., d_r+p_r+q_r) dx:(d_0..d_r)
+export function padGrad(dy: Tensor, paddings: [number, number][]): Tensor {
+  const what = `padGrad ${shapeStr('dy', dy.shape)} paddings ${JSON.stringify(paddings)}`;
+  if (paddings.length !== dy.rank) {
+    throw new ShapeError(`${what}: need one [before, after] pair per axis (${dy.rank}), got ${paddings.length}`);
+  }
+  for (const [a, p] of paddings.entries()) {
+    if (p.length !== 2 || !p.every((v) => Number.isInteger(v) && v >= 0)) {
+      throw new ShapeError(`${what}: paddings must be pairs of non-negative integers`);
+    }
+    if (p[0] + p[1] > dy.shape[a]!) {
+      throw new ShapeError(`${what}: axis ${a} of dy has ${dy.shape[a]} entries, fewer than its padding ${p[0] + p[1]}; pass the forward's paddings`);
+    }
+  }
+  return slice(dy, paddings.map((p) => p[0]), dy.shape.map((d, a) => d - paddings[a]![0] - paddings[a]![1]));
 }

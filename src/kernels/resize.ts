@@ -1,5 +1,6 @@
 // Bilinear resizing with TensorFlow's three coordinate conventions, so that up-sampled CAMs
-// (7×7 → 224×224) and Keras Resizing layers agree with TensorFlow to float rounding.
+// (7×7 → 224×224) and Keras Resizing layers agree with TensorFlow to float rounding. The
+// backward (resizeBilinearGrad) gathers, per input pixel, the output pixels that sampled it.
 import { ShapeError } from '../gpu/errors.ts';
 import type { Tensor } from '../nn/tensor.ts';
 import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
@@ -23,18 +24,7 @@ export interface ResizeOptions {
 // f is the ratio of integers (r·A + B) / D (half-pixel: A = 2·in, B = in − out, D = 2·out), so
 // floor, ceil and the fraction come from integer division: exact, where f32 arithmetic on
 // scale·r would be off by a few units in the last place of f (TF works in float64).
-// x:(N,H,W,C) y:(N,OH,OW,C)
-const resizeProgram = {
-  name: 'resizeBilinear',
-  key: 'exact',
-  inputs: 1,
-  outputs: 1,
-  code: () => `
-${uniformStruct([
-  ['n', 'u32'], ['nwgx', 'u32'], ['H', 'u32'], ['W', 'u32'], ['C', 'u32'], ['OH', 'u32'], ['OW', 'u32'],
-  ['ay', 'i32'], ['by', 'i32'], ['dy', 'i32'], ['ax', 'i32'], ['bx', 'i32'], ['dx', 'i32'],
-])}
-${storageDecls([['X', 'f32']], [['Y', 'f32']])}
+const SRC_WGSL = `
 struct Src { lo: u32, hi: u32, t: f32 }
 // Source rows/columns and weight for output coordinate o along an axis of input size len.
 fn src(o: u32, a: i32, b: i32, d: i32, len: u32) -> Src {
@@ -47,7 +37,21 @@ fn src(o: u32, a: i32, b: i32, d: i32, len: u32) -> Src {
   let hi = min(select(q, q + 1u, rem > 0), len - 1u);
   return Src(lo, hi, f32(num - i32(lo) * d) / f32(d));
 }
+`;
+
 // x:(N,H,W,C) y:(N,OH,OW,C)
+const resizeProgram = {
+  name: 'resizeBilinear',
+  key: 'exact',
+  inputs: 1,
+  outputs: 1,
+  code: () => `
+${uniformStruct([
+  ['n', 'u32'], ['nwgx', 'u32'], ['H', 'u32'], ['W', 'u32'], ['C', 'u32'], ['OH', 'u32'], ['OW', 'u32'],
+  ['ay', 'i32'], ['by', 'i32'], ['dy', 'i32'], ['ax', 'i32'], ['bx', 'i32'], ['dx', 'i32'],
+])}
+${storageDecls([['X', 'f32']], [['Y', 'f32']])}
+${SRC_WGSL}// x:(N,H,W,C) y:(N,OH,OW,C)
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let base = (wg.y * u.nwgx + wg.x) * ${WG * PER_THREAD}u + lid.x;
@@ -73,6 +77,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 }`,
 };
+
+/** f = (o·A + B) / D for output coordinate o (see the shader comment). */
+function srcRatio(inp: number, out: number, opts: ResizeOptions): [number, number, number] {
+  if (opts.halfPixelCenters) return [2 * inp, inp - out, 2 * out];
+  return opts.alignCorners && out > 1 ? [inp - 1, 0, out - 1] : [inp, 0, out];
+}
+
+function checkCoordRange(H: number, W: number, OH: number, OW: number, what: string): void {
+  if (2 * (H + 1) * (OH + 1) >= 2 ** 31 || 2 * (W + 1) * (OW + 1) >= 2 ** 31) {
+    throw new ShapeError(`${what}: sizes too large for the kernel's 32-bit coordinate arithmetic`);
+  }
+}
 
 /**
  * Bilinear resize of NHWC images (or one HWC image) to `size` = [height, width], matching
@@ -108,14 +124,8 @@ export function resizeBilinear(x: Tensor, size: [number, number], opts: ResizeOp
   const [N, H, W, C] = x.shape as [number, number, number, number];
   if (H === 0 || W === 0) throw new ShapeError(`${what}: the input has no pixels`);
   const [OH, OW] = size;
-  // f = (o·A + B) / D; see the shader comment.
-  const ratio = (inp: number, out: number): [number, number, number] => {
-    if (halfPixelCenters) return [2 * inp, inp - out, 2 * out];
-    return alignCorners && out > 1 ? [inp - 1, 0, out - 1] : [inp, 0, out];
-  };
-  if (2 * (H + 1) * (OH + 1) >= 2 ** 31 || 2 * (W + 1) * (OW + 1) >= 2 ** 31) {
-    throw new ShapeError(`${what}: sizes too large for the kernel's 32-bit coordinate arithmetic`);
-  }
+  const ratio = (inp: number, out: number) => srcRatio(inp, out, opts);
+  checkCoordRange(H, W, OH, OW, what);
   const outShape = [N, OH, OW, C];
   const n = N * OH * OW * C;
   const [gx, gy] = grid1d(Math.ceil(n / (WG * PER_THREAD)), x.runtime);
@@ -123,4 +133,119 @@ export function resizeBilinear(x: Tensor, size: [number, number], opts: ResizeOp
     .u32(n, gx, H, W, C, OH, OW)
     .i32(...ratio(H, OH), ...ratio(W, OW));
   return launch({ program: resizeProgram, inputs: [x], outShape, uniforms: u, workgroups: [gx, gy], cost: 4 * n * 5 });
+}
+
+// Backward of y = resizeBilinear(x): y[o] = Σ_i w_y(o_y, i_y)·w_x(o_x, i_x)·x[i], so
+//   dx[i] = Σ_{o_y, o_x} w_y(o_y, i_y)·w_x(o_x, i_x)·dy[o],
+// with w(o, i) = (1 − t)·[lo(o) = i] + t·[hi(o) = i] (1 when lo = hi = i: a clamped edge).
+// Gathered per input pixel, so no atomics: row i is sampled (unclamped) only by outputs with
+// i − 1 < f(o) < i + 1, i.e. (i−1)·D − B < o·A < (i+1)·D − B, plus every output past the edge
+// (f < 0 for i = 0, f > len − 1 for i = len − 1). The loop walks that range and computes the
+// exact weights (0 outside the footprint), so a conservative range is harmless.
+// dy:(N,OH,OW,C) dx:(N,H,W,C)
+const resizeGradProgram = {
+  name: 'resizeBilinearGrad',
+  key: 'gather',
+  inputs: 1,
+  outputs: 1,
+  code: () => `
+${uniformStruct([
+  ['n', 'u32'], ['nwgx', 'u32'], ['H', 'u32'], ['W', 'u32'], ['C', 'u32'], ['OH', 'u32'], ['OW', 'u32'],
+  ['ay', 'i32'], ['by', 'i32'], ['dy', 'i32'], ['ax', 'i32'], ['bx', 'i32'], ['dx', 'i32'],
+])}
+${storageDecls([['G', 'f32']], [['DX', 'f32']])}
+${SRC_WGSL}
+// Weight of input coordinate i in output coordinate o's interpolation.
+fn weight(o: u32, i: u32, a: i32, b: i32, d: i32, len: u32) -> f32 {
+  let s = src(o, a, b, d, len);
+  if (s.lo == s.hi) { return select(0.0, 1.0, s.lo == i); }
+  return select(0.0, 1.0 - s.t, s.lo == i) + select(0.0, s.t, s.hi == i);
+}
+fn floorDiv(p: i32, q: i32) -> i32 {  // q > 0
+  return select(p / q, -((-p + q - 1) / q), p < 0);
+}
+// [first, end) of the output coordinates that can sample input coordinate i.
+fn outRange(i: u32, a: i32, b: i32, d: i32, len: u32, outLen: u32) -> vec2<u32> {
+  if (a == 0) { return vec2<u32>(0u, outLen); }  // alignCorners with len 1: all sample row 0
+  let ii = i32(i);
+  var first = 0;
+  if (i > 0u) { first = max(floorDiv((ii - 1) * d - b, a) + 1, 0); }
+  var end = i32(outLen);
+  if (i + 1u < len) { end = clamp(-floorDiv(b - (ii + 1) * d, a), 0, i32(outLen)); }
+  return vec2<u32>(u32(min(first, end)), u32(end));
+}
+// dy:(N,OH,OW,C) dx:(N,H,W,C)
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let base = (wg.y * u.nwgx + wg.x) * ${WG * PER_THREAD}u + lid.x;
+  for (var j = 0u; j < ${PER_THREAD}u; j++) {
+    let i = base + j * ${WG}u;
+    if (i >= u.n) { return; }
+    let c = i % u.C;
+    var r = i / u.C;
+    let ix = r % u.W; r = r / u.W;
+    let iy = r % u.H;
+    let b = r / u.H;
+    let ry = outRange(iy, u.ay, u.by, u.dy, u.H, u.OH);
+    let rx = outRange(ix, u.ax, u.bx, u.dx, u.W, u.OW);
+    var acc = 0.0;
+    for (var oy = ry.x; oy < ry.y; oy++) {
+      let wy = weight(oy, iy, u.ay, u.by, u.dy, u.H);
+      if (wy == 0.0) { continue; }
+      let row = (b * u.OH + oy) * u.OW;
+      var accRow = 0.0;
+      for (var ox = rx.x; ox < rx.y; ox++) {
+        accRow += weight(ox, ix, u.ax, u.bx, u.dx, u.W) * G[(row + ox) * u.C + c];
+      }
+      acc += wy * accRow;
+    }
+    DX[i] = acc;
+  }
+}`,
+};
+
+/**
+ * Backward of `y = resizeBilinear(x, size, opts)` in all three coordinate modes, as TensorFlow's
+ * ResizeBilinearGrad: each input pixel gathers the gradient of every output pixel whose bilinear
+ * footprint covers it. `xShape` is the forward input's shape, (N,H,W,C) or (H,W,C).
+ * @example
+ *   const dCam = resizeBilinearGrad(dHeat, [1, 7, 7, 1], { halfPixelCenters: true });   // dHeat:(1,224,224,1)
+ */
+// dy:(N,OH,OW,C) dx:(N,H,W,C)
+export function resizeBilinearGrad(dy: Tensor, xShape: readonly number[], opts: ResizeOptions = {}): Tensor {
+  const what = `resizeBilinearGrad ${shapeStr('dy', dy.shape)} ${shapeStr('x', xShape)}`;
+  if (xShape.length === 3 && dy.rank === 3) {
+    const dy4 = dy.reshape([1, ...dy.shape]);
+    let dx4: Tensor;
+    try {
+      dx4 = resizeBilinearGrad(dy4, [1, ...xShape], opts);
+    } finally {
+      dy4.dispose();
+    }
+    const dx = dx4.reshape(xShape);
+    dx4.dispose();
+    return dx;
+  }
+  if (xShape.length !== 4 || dy.rank !== 4) {
+    throw new ShapeError(`${what}: need dy:(N,OH,OW,C) with x:(N,H,W,C), or both of rank 3 (OH,OW,C) and (H,W,C)`);
+  }
+  if (opts.alignCorners && opts.halfPixelCenters) {
+    throw new ShapeError(`${what}: alignCorners and halfPixelCenters cannot both be true (as in TensorFlow)`);
+  }
+  const [N, H, W, C] = xShape as [number, number, number, number];
+  const [dN, OH, OW, dC] = dy.shape as [number, number, number, number];
+  if (!xShape.every((d) => Number.isInteger(d) && d >= 0) || H === 0 || W === 0) {
+    throw new ShapeError(`${what}: x must have positive height and width`);
+  }
+  if (dN !== N || dC !== C || OH === 0 || OW === 0) {
+    throw new ShapeError(`${what}: dy must be (N,OH,OW,C) with x's batch ${N} and channels ${C}, and OH, OW > 0`);
+  }
+  checkCoordRange(H, W, OH, OW, what);
+  const n = N * H * W * C;
+  const [gx, gy] = grid1d(Math.ceil(n / (WG * PER_THREAD)), dy.runtime);
+  const u = new Uniforms()
+    .u32(n, gx, H, W, C, OH, OW)
+    .i32(...srcRatio(H, OH, opts), ...srcRatio(W, OW, opts));
+  // Each dy element is read by at most 4 input pixels, plus the range overshoot.
+  return launch({ program: resizeGradProgram, inputs: [dy], outShape: xShape, uniforms: u, workgroups: [gx, gy], cost: 4 * (n + 4 * dy.size) });
 }

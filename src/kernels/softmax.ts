@@ -1,5 +1,6 @@
 // Softmax and log-softmax over the last axis, for class scores. Subtracting the row maximum
 // first keeps exp() finite for any logits: y = exp(x − m) / Σ exp(x − m), m = max(x).
+// Both backwards (softmaxGrad, logSoftmaxGrad) need only the forward's output and one row sum.
 import { ShapeError } from '../gpu/errors.ts';
 import type { Tensor } from '../nn/tensor.ts';
 import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
@@ -77,4 +78,77 @@ export function softmax(x: Tensor): Tensor {
 // x:(…, L) y:(…, L)
 export function logSoftmax(x: Tensor): Tensor {
   return run(x, true);
+}
+
+// Backward of y = softmax(x):     dx = y ⊙ (dy − Σ_row dy ⊙ y)
+// Backward of y = logSoftmax(x):  dx = dy − exp(y) · Σ_row dy
+// One invocation per row, as the forward: one pass for the row sum, one writing dx.
+// dy:(rows, L) y:(rows, L) dx:(rows, L)
+function softmaxGradProgram(log: boolean) {
+  return {
+    name: log ? 'logSoftmaxGrad' : 'softmaxGrad',
+    key: log ? 'log' : 'exp',
+    inputs: 2,
+    outputs: 1,
+    code: () => `
+${uniformStruct([['rows', 'u32'], ['L', 'u32'], ['nwgx', 'u32']])}
+${storageDecls([['DY', 'f32'], ['Y', 'f32']], [['DX', 'f32']])}
+// dy:(rows, L) y:(rows, L) dx:(rows, L)
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let row = (wg.y * u.nwgx + wg.x) * ${WG}u + lid.x;
+  if (row >= u.rows) { return; }
+  let o = row * u.L;
+  var s = 0.0;
+${
+  log
+    ? `  for (var j = 0u; j < u.L; j++) { s += DY[o + j]; }
+  for (var j = 0u; j < u.L; j++) { DX[o + j] = DY[o + j] - exp(Y[o + j]) * s; }`
+    : `  for (var j = 0u; j < u.L; j++) { s += DY[o + j] * Y[o + j]; }
+  for (var j = 0u; j < u.L; j++) { DX[o + j] = Y[o + j] * (DY[o + j] - s); }`
+}
+}`,
+  };
+}
+
+function runGrad(dy: Tensor, y: Tensor, log: boolean): Tensor {
+  const name = log ? 'logSoftmaxGrad' : 'softmaxGrad';
+  const shapes = `${shapeStr('dy', dy.shape)} ${shapeStr('y', y.shape)}`;
+  if (y.rank === 0) throw new ShapeError(`${name}: y is a scalar; it needs at least one axis (the classes)`);
+  if (dy.rank !== y.rank || dy.shape.some((d, a) => d !== y.shape[a])) {
+    throw new ShapeError(`${name}: dy and y must have the same shape (${shapes}); y is the forward's output`);
+  }
+  const L = y.shape[y.rank - 1]!;
+  const rows = L === 0 ? 0 : y.size / L;
+  const [gx, gy] = grid1d(Math.ceil(rows / WG), y.runtime);
+  const u = new Uniforms().u32(rows, L, gx);
+  return launch({
+    program: softmaxGradProgram(log),
+    inputs: [dy, y],
+    outShape: y.shape,
+    uniforms: u,
+    workgroups: [gx, gy],
+    shapes: `${shapes} rows:${rows} L:${L}`,
+    cost: 4 * y.size * 5,
+  });
+}
+
+/**
+ * Backward of `y = softmax(x)` over the last axis, from the forward's output y.
+ * @example
+ *   const dLogits = softmaxGrad(dProbs, probs);   // (N,1000) each
+ */
+// dy:(…, L) y:(…, L) dx:(…, L)
+export function softmaxGrad(dy: Tensor, y: Tensor): Tensor {
+  return runGrad(dy, y, false);
+}
+
+/**
+ * Backward of `y = logSoftmax(x)` over the last axis, from the forward's output y.
+ * @example
+ *   const dLogits = logSoftmaxGrad(dLogProbs, logProbs);   // (N,1000) each
+ */
+// dy:(…, L) y:(…, L) dx:(…, L)
+export function logSoftmaxGrad(dy: Tensor, y: Tensor): Tensor {
+  return runGrad(dy, y, true);
 }
