@@ -5,9 +5,29 @@ import type { Activation } from '../kernels/program.ts';
 import { activationGrad, div, mul, mulScalar } from '../kernels/elementwise.ts';
 import { broadcastTo, sum, sumToShape } from '../kernels/reduce.ts';
 import { matmul } from '../kernels/matmul.ts';
-import type { Tensor } from './tensor.ts';
+import { concatGrad } from '../kernels/concat.ts';
+import { avgPool2dGrad, globalAvgPoolGrad, globalMaxPoolGrad, maxPool2dGrad } from '../kernels/pool-grad.ts';
+import type { PoolOptions } from '../kernels/pool.ts';
+import { batchNorm } from '../kernels/batchnorm.ts';
+import { batchNormTrainGrad } from '../kernels/batchnorm-train.ts';
+import { pad, padGrad } from '../kernels/pad.ts';
+import { resizeBilinearGrad, type ResizeOptions } from '../kernels/resize.ts';
+import { logSoftmaxGrad, softmaxGrad } from '../kernels/softmax.ts';
+import {
+  meanSquaredErrorGrad, softmaxCrossEntropyGrad, sparseSoftmaxCrossEntropyGrad,
+} from '../kernels/losses.ts';
+import { zeros, type Tensor } from './tensor.ts';
 
 type Rule = (dy: Tensor, saved: Tensor[]) => (Tensor | null)[];
+
+/** dy written at `begin` inside zeros of `shape`: the adjoint of a slice. */
+function padTo(dy: Tensor, shape: readonly number[], begin: number[]): Tensor {
+  const paddings = shape.map((d, i) => {
+    const b = begin[i] ?? 0;
+    return [b, d - b - dy.shape[i]!] as [number, number];
+  });
+  return pad(dy, paddings);
+}
 
 /** A batched gradient summed over the batch (and reshaped) where the operand had none or 1. */
 function fitBatch(d: Tensor, shape: readonly number[]): Tensor {
@@ -39,6 +59,60 @@ export const rules = {
     const da = ta ? matmul(b!, g, { transposeA: tb, transposeB: true }) : matmul(g, b!, { transposeB: !tb });
     const db = tb ? matmul(g, a!, { transposeA: true, transposeB: ta }) : matmul(a!, g, { transposeA: !ta });
     return [fitBatch(da, a!.shape), fitBatch(db, b!.shape), hasBias ? sum(g, g.shape.slice(0, -1).map((_, i) => i)) : null];
+  },
+  // y = concat(xs, axis): each dx_i is dy's slice along the axis
+  concat: (shapes: (readonly number[])[], axis: number): Rule => (dy) => concatGrad(dy, shapes, axis),
+  // y = slice(x, begin, size): dx = dy placed at begin inside zeros of x's shape (a pad)
+  slice: (xShape: readonly number[], begin: number[]): Rule => (dy) => [
+    padTo(dy, xShape, begin),
+  ],
+  // y = pad(x, paddings, value): dx = the crop of dy
+  pad: (paddings: [number, number][]): Rule => (dy) => [padGrad(dy, paddings)],
+  // y = resizeBilinear(x, size, opts): the adjoint of the interpolation, as a gather
+  resizeBilinear: (xShape: readonly number[], opts: ResizeOptions): Rule => (dy) => [resizeBilinearGrad(dy, xShape, opts)],
+  // y = softmax(x): dx = y ⊙ (dy - Σ_row dy ⊙ y)            saved: [y]
+  softmax: (): Rule => (dy, [y]) => [softmaxGrad(dy, y!)],
+  // y = logSoftmax(x): dx = dy - exp(y) Σ_row dy            saved: [y]
+  logSoftmax: (): Rule => (dy, [y]) => [logSoftmaxGrad(dy, y!)],
+  // loss = mean_B -Σ labels·logSoftmax(logits): dlogits = dLoss·(p·Σlabels - labels)/B
+  //   saved: [probs, labels]; labels get no gradient
+  softmaxCrossEntropy: (): Rule => (dLoss, [p, labels]) => [softmaxCrossEntropyGrad(dLoss, p!, labels!), null],
+  // the same with class indices (B) instead of one-hot rows      saved: [probs, classes]
+  sparseSoftmaxCrossEntropy: (): Rule => (dLoss, [p, classes]) => [sparseSoftmaxCrossEntropyGrad(dLoss, p!, classes!), null],
+  // loss = mean (pred - target)²: dpred = 2·dLoss·(pred - target)/n, dtarget = -dpred
+  //   saved: [pred, target]
+  meanSquaredError: (): Rule => (dLoss, [pred, target]) => {
+    const d = meanSquaredErrorGrad(dLoss, pred!, target!);
+    return [d, mulScalar(d, -1)];
+  },
+  // y = maxPool2d(x): dy routed to each window's first maximum (row-major), as TensorFlow
+  //   saved: [x]
+  maxPool2d: (opts: PoolOptions): Rule => (dy, [x]) => [maxPool2dGrad(dy, x!, opts)],
+  // y = avgPool2d(x): dy spread over each window's in-bounds elements
+  avgPool2d: (xShape: readonly number[], opts: PoolOptions): Rule => (dy) => [avgPool2dGrad(dy, xShape, opts)],
+  // y = mean_{h,w} x: dx = dy / (H·W) everywhere
+  globalAvgPool: (xShape: readonly number[]): Rule => (dy) => [globalAvgPoolGrad(dy, xShape)],
+  // y = max_{h,w} x: dy to every tied maximum (tf.max's gradient)       saved: [x]
+  globalMaxPool: (): Rule => (dy, [x]) => [globalMaxPoolGrad(dy, x!)],
+  // y = (x - mean)/√(var + ε)·γ + β with the batch's mean and variance (training mode)
+  //   saved: [x, mean, variance, γ?]; the returned statistics get no gradient
+  batchNormTrain: (epsilon: number, hasGamma: boolean, hasBeta: boolean): Rule => (dy, [x, mean, variance, gamma]) => {
+    const { dx, dGamma, dBeta } = batchNormTrainGrad(dy, x!, { mean: mean!, variance: variance!, gamma, epsilon });
+    const out: (Tensor | null)[] = [dx];
+    if (hasGamma) out.push(dGamma);
+    if (hasBeta) out.push(dBeta);
+    return out;
+  },
+  // y = (x - m)/√(v + ε)·γ + β with fixed statistics (inference): dx = dy·γ/√(v + ε), which is
+  //   the same kernel applied to dy with a zero mean and no β; dγ = Σ dy·(x - m)/√(v + ε);
+  //   dβ = Σ dy.   saved: [x, m, v, γ?]
+  batchNorm: (epsilon: number, hasGamma: boolean, hasBeta: boolean): Rule => (dy, [x, m, v, gamma]) => {
+    const dx = batchNorm(dy, { mean: zeros(v!.shape), variance: v!, gamma, epsilon });
+    const axes = dy.shape.slice(0, -1).map((_, i) => i);
+    const out: (Tensor | null)[] = [dx];
+    if (hasGamma) out.push(sum(mul(dy, batchNorm(x!, { mean: m!, variance: v!, epsilon })), axes));
+    if (hasBeta) out.push(sum(dy, axes));
+    return out;
   },
   // y = reshape(x)
   reshape: (xShape: readonly number[]): Rule => (dy) => [dy.reshape(xShape)],

@@ -4,6 +4,14 @@
 import * as ew from '../kernels/elementwise.ts';
 import * as red from '../kernels/reduce.ts';
 import * as mm from '../kernels/matmul.ts';
+import * as cat from '../kernels/concat.ts';
+import * as pd from '../kernels/pad.ts';
+import * as rs from '../kernels/resize.ts';
+import * as sm from '../kernels/softmax.ts';
+import * as ls from '../kernels/losses.ts';
+import * as pl from '../kernels/pool.ts';
+import * as bn from '../kernels/batchnorm.ts';
+import * as bnt from '../kernels/batchnorm-train.ts';
 import type { Activation } from '../kernels/program.ts';
 import { rules } from './gradients.ts';
 import { record } from './tape.ts';
@@ -100,4 +108,135 @@ export function dense(x: Tensor, w: Tensor, bias?: Tensor, act: Activation = 'li
   const x2 = reshape(x, [x.size / k, k]);
   const y2 = matmul(x2, w, { bias, activation: act });
   return reshape(y2, [...x.shape.slice(0, -1), w.shape[1]!]);
+}
+
+/** Concatenation along an axis (default: channels, as Inception's mixed blocks). */
+export function concat(xs: Tensor[], axis = -1): Tensor {
+  const y = cat.concat(xs, axis);
+  record('concat', xs, y, [], rules.concat(xs.map((x) => x.shape), axis));
+  return y;
+}
+
+/** A box of x: `size` elements from `begin` on each axis (-1: to the end). */
+export function slice(x: Tensor, begin: number[], size: number[]): Tensor {
+  const y = cat.slice(x, begin, size);
+  const full = x.shape.map((_, i) => begin[i] ?? 0);
+  record('slice', [x], y, [], rules.slice(x.shape, full));
+  return y;
+}
+
+/** Constant padding per axis: [[before, after], …]. */
+export function pad(x: Tensor, paddings: [number, number][], value = 0): Tensor {
+  const y = pd.pad(x, paddings, value);
+  record('pad', [x], y, [], rules.pad(paddings));
+  return y;
+}
+
+/** Keras ZeroPadding2D on NHWC: pads as n | [[top, bottom], [left, right]]. */
+export function zeroPad2d(x: Tensor, pads: number | [[number, number], [number, number]]): Tensor {
+  const [[t, b], [l, r]] = typeof pads === 'number' ? [[pads, pads], [pads, pads]] : pads;
+  return pad(x, [[0, 0], [t, b], [l, r], [0, 0]]);
+}
+
+/** Bilinear resize of NHWC images (TensorFlow's coordinate modes). */
+export function resizeBilinear(x: Tensor, size: [number, number], opts: rs.ResizeOptions = {}): Tensor {
+  const y = rs.resizeBilinear(x, size, opts);
+  record('resizeBilinear', [x], y, [], rules.resizeBilinear(x.shape, opts));
+  return y;
+}
+
+/** Softmax over the last axis. */
+export function softmax(x: Tensor): Tensor {
+  const y = sm.softmax(x);
+  record('softmax', [x], y, [y], rules.softmax());
+  return y;
+}
+
+/** log(softmax(x)) over the last axis, computed stably. */
+export function logSoftmax(x: Tensor): Tensor {
+  const y = sm.logSoftmax(x);
+  record('logSoftmax', [x], y, [y], rules.logSoftmax());
+  return y;
+}
+
+/**
+ * Mean over the batch of the cross-entropy between softmax(logits) and label rows, fused and
+ * stable. logits:(B,K) labels:(B,K) → (1).
+ * @example
+ *   const loss = softmaxCrossEntropy(logits, oneHot);
+ */
+export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
+  const { loss, probs } = ls.softmaxCrossEntropy(logits, labels);
+  record('softmaxCrossEntropy', [logits, labels], loss, [probs, labels], rules.softmaxCrossEntropy());
+  probs.dispose();
+  return loss;
+}
+
+/** softmaxCrossEntropy with class indices: logits:(B,K) classes:(B) (integers as float) → (1). */
+export function sparseSoftmaxCrossEntropy(logits: Tensor, classes: Tensor): Tensor {
+  const { loss, probs } = ls.sparseSoftmaxCrossEntropy(logits, classes);
+  record('sparseSoftmaxCrossEntropy', [logits, classes], loss, [probs, classes], rules.sparseSoftmaxCrossEntropy());
+  probs.dispose();
+  return loss;
+}
+
+/** Mean of (pred - target)² over all elements → (1). */
+export function meanSquaredError(pred: Tensor, target: Tensor): Tensor {
+  const y = ls.meanSquaredError(pred, target);
+  record('meanSquaredError', [pred, target], y, [pred, target], rules.meanSquaredError());
+  return y;
+}
+
+/** Max pooling over NHWC windows. */
+export function maxPool2d(x: Tensor, opts: pl.PoolOptions): Tensor {
+  const y = pl.maxPool2d(x, opts);
+  record('maxPool2d', [x], y, [x], rules.maxPool2d(opts));
+  return y;
+}
+
+/** Average pooling (padding excluded from each window's count, as TensorFlow). */
+export function avgPool2d(x: Tensor, opts: pl.PoolOptions): Tensor {
+  const y = pl.avgPool2d(x, opts);
+  record('avgPool2d', [x], y, [], rules.avgPool2d(x.shape, opts));
+  return y;
+}
+
+/** (N,H,W,C) → (N,C) mean over space. */
+export function globalAvgPool(x: Tensor): Tensor {
+  const y = pl.globalAvgPool(x);
+  record('globalAvgPool', [x], y, [], rules.globalAvgPool(x.shape));
+  return y;
+}
+
+/** (N,H,W,C) → (N,C) max over space. */
+export function globalMaxPool(x: Tensor): Tensor {
+  const y = pl.globalMaxPool(x);
+  record('globalMaxPool', [x], y, [x], rules.globalMaxPool());
+  return y;
+}
+
+/** Batch normalisation with fixed statistics (inference), differentiable in x, γ and β. */
+export function batchNorm(x: Tensor, p: bn.BatchNormParams): Tensor {
+  if (p.activation && p.activation !== 'linear') {
+    return activation(batchNorm(x, { ...p, activation: 'linear' }), p.activation);
+  }
+  const y = bn.batchNorm(x, p);
+  const eps = p.epsilon ?? 1e-3;
+  const inputs = [x, ...(p.gamma ? [p.gamma] : []), ...(p.beta ? [p.beta] : [])];
+  record('batchNorm', inputs, y, [x, p.mean, p.variance, ...(p.gamma ? [p.gamma] : [])], rules.batchNorm(eps, !!p.gamma, !!p.beta));
+  return y;
+}
+
+/**
+ * Batch normalisation in training mode: normalises with the batch's statistics and returns them
+ * (for the moving averages). Differentiable in x, γ and β.
+ * @example
+ *   const { y, mean, variance } = batchNormTrain(x, { gamma, beta });
+ */
+export function batchNormTrain(x: Tensor, p: bnt.BatchNormTrainParams = {}): { y: Tensor; mean: Tensor; variance: Tensor } {
+  const r = bnt.batchNormTrain(x, p);
+  const inputs = [x, ...(p.gamma ? [p.gamma] : []), ...(p.beta ? [p.beta] : [])];
+  record('batchNormTrain', inputs, r.y, [x, r.mean, r.variance, ...(p.gamma ? [p.gamma] : [])],
+    rules.batchNormTrain(p.epsilon ?? 1e-3, !!p.gamma, !!p.beta));
+  return r;
 }

@@ -83,4 +83,60 @@ s('sum and mean over axes', async () => {
   await check('mean keepDims', [[2, 5, 3, 4]], (x) => ops.mean(x, [0, 3], true), (x) => tf.mean(x, [0, 3], true));
 });
 
+s('concat, slice, pad and zeroPad2d', async () => {
+  await check('concat axis 3', [[2, 3, 4, 1], [2, 3, 4, 5], [2, 3, 4, 2], [2, 3, 4, 3]],
+    (a, b, c, d) => ops.concat([a, b, c, d]), (a, b, c, d) => tf.concat([a, b, c, d], 3));
+  await check('concat axis 1', [[2, 1, 4, 3], [2, 5, 4, 3]], (a, b) => ops.concat([a, b], 1), (a, b) => tf.concat([a, b], 1));
+  await check('slice', [[3, 7, 6, 5]], (x) => ops.slice(x, [1, 2, 0, 1], [2, 4, -1, 3]), (x) => tf.slice(x, [1, 2, 0, 1], [2, 4, -1, 3]));
+  await check('pad', [[2, 3, 4, 5]], (x) => ops.pad(x, [[0, 1], [2, 0], [1, 3], [0, 0]], 0.5),
+    (x) => tf.pad(x, [[0, 1], [2, 0], [1, 3], [0, 0]], 0.5));
+  await check('zeroPad2d', [[1, 5, 4, 3]], (x) => ops.zeroPad2d(x, [[1, 2], [3, 0]]), (x) => tf.pad(x, [[0, 0], [1, 2], [3, 0], [0, 0]]));
+});
+
+s('bilinear resize (tfjs\'s own gradient is right only for square, non-half-pixel cases)', async () => {
+  for (const alignCorners of [false, true]) {
+    await check(`resize up ac=${alignCorners}`, [[2, 5, 5, 3]], (x) => ops.resizeBilinear(x, [12, 12], { alignCorners }),
+      (x) => tf.image.resizeBilinear(x as tf.Tensor4D, [12, 12], alignCorners));
+    await check(`resize down ac=${alignCorners}`, [[1, 9, 9, 2]], (x) => ops.resizeBilinear(x, [4, 4], { alignCorners }),
+      (x) => tf.image.resizeBilinear(x as tf.Tensor4D, [4, 4], alignCorners));
+  }
+});
+
+s('softmax, logSoftmax and the losses', async () => {
+  await check('softmax', [[4, 10]], (x) => ops.softmax(x), (x) => tf.softmax(x));
+  await check('logSoftmax', [[3, 1, 7]], (x) => ops.logSoftmax(x), (x) => tf.logSoftmax(x));
+  const labels = tf.cast(tf.oneHot(tf.tensor1d([2, 0, 9, 4, 4], 'int32'), 10), 'float32');
+  const labelsG = upload(labels.dataSync() as Float32Array, [5, 10]);
+  const classes = upload([2, 0, 9, 4, 4], [5]);
+  const tfCe = (x: tf.Tensor) => tf.reshape(tf.losses.softmaxCrossEntropy(labels, x, undefined, 0, tf.Reduction.MEAN), [1]);
+  await check('softmaxCrossEntropy', [[5, 10]], (x) => ops.softmaxCrossEntropy(x, labelsG), tfCe);
+  await check('sparseSoftmaxCrossEntropy', [[5, 10]], (x) => ops.sparseSoftmaxCrossEntropy(x, classes), tfCe);
+  await check('meanSquaredError', [[3, 4, 5], [3, 4, 5]], (a, b) => ops.meanSquaredError(a, b),
+    (a, b) => tf.reshape(tf.losses.meanSquaredError(b, a, undefined, tf.Reduction.MEAN), [1]));
+});
+
+s('pooling (average pooling on valid windows: tfjs mis-weights padded borders)', async () => {
+  await check('maxPool2d same s2', [[2, 7, 9, 3]], (x) => ops.maxPool2d(x, { window: 3, strides: 2, padding: 'same' }),
+    (x) => tf.maxPool(x as tf.Tensor4D, 3, 2, 'same'));
+  await check('avgPool2d valid', [[2, 7, 9, 5]], (x) => ops.avgPool2d(x, { window: 3, strides: 2, padding: 'valid' }),
+    (x) => tf.avgPool(x as tf.Tensor4D, 3, 2, 'valid'));
+  await check('globalAvgPool', [[2, 5, 3, 4]], (x) => ops.globalAvgPool(x), (x) => tf.mean(x, [1, 2]));
+  await check('globalMaxPool', [[2, 5, 3, 4]], (x) => ops.globalMaxPool(x), (x) => tf.max(x, [1, 2]));
+});
+
+s('batch normalisation, inference and training mode', async () => {
+  const C = 5;
+  const [mean, meanT] = pair([C]);
+  const [variance, varT] = pair([C], 0.5, 2);
+  await check('batchNorm', [[2, 3, 4, C], [C], [C]],
+    (x, g, b) => ops.batchNorm(x, { mean, variance, gamma: g, beta: b, epsilon: 1e-3 }),
+    (x, g, b) => tf.batchNorm(x, meanT, varT, b as tf.Tensor1D, g as tf.Tensor1D, 1e-3));
+  await check('batchNormTrain', [[2, 3, 4, C], [C], [C]],
+    (x, g, b) => ops.batchNormTrain(x, { gamma: g, beta: b, epsilon: 1e-3 }).y,
+    (x, g, b) => {
+      const m = tf.moments(x, [0, 1, 2]);
+      return tf.batchNorm(x, m.mean, m.variance, b as tf.Tensor1D, g as tf.Tensor1D, 1e-3);
+    });
+});
+
 s.run();
