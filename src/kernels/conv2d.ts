@@ -1,0 +1,121 @@
+// 2-D convolution forward (NHWC activations, HWIO weights): validation, the choice of kernel
+// variant per adapter and shape, and the launch. The kernels live in conv2d-gemm.ts (implicit
+// GEMM, register-blocked) and conv2d-depthwise.ts; geometry in conv2d-geometry.ts.
+import type { Runtime } from '../gpu/runtime.ts';
+import { ShapeError } from '../gpu/errors.ts';
+import type { Tensor } from '../nn/tensor.ts';
+import { grid1d, launch, shapeStr } from './program.ts';
+import { checkEpilogue, conv2dOutputShape, type Conv2dGeometry, type Conv2dOptions } from './conv2d-geometry.ts';
+import { gemmLaunch, gemmProgram, type ConvTile } from './conv2d-gemm.ts';
+import { DEPTHWISE_WGX, depthwiseProgram, depthwiseUniforms } from './conv2d-depthwise.ts';
+
+export { conv2dOutputShape, type Conv2dGeometry, type Conv2dOptions, type Pads } from './conv2d-geometry.ts';
+export { type ConvTile } from './conv2d-gemm.ts';
+
+/** True for adapters that run shaders on CPU cores (SIMD lanes, no benefit from workgroup memory). */
+export function isCpuAdapter(rt: Runtime): boolean {
+  return /llvmpipe|lavapipe|swiftshader|warp|cpu/i.test(rt.adapterName);
+}
+
+/**
+ * The tile for one call. Measured on lavapipe (bench/NOTES.md, "conv2d forward"; GFLOP/s on
+ * 56²×256→256: gemm 32×5×8 ≈ 24, 32×4×8 ≈ 20-22, row 16×4×8 ≈ 10, tfjs-webgpu ≈ 6):
+ * - `gemm` with 32 lanes per workgroup and 8 output channels per lane (12 or 16 spill registers
+ *   and run 2-4× slower; 4 when K/groups ≤ 4, 16 for a tiny reduction such as an RGB input);
+ * - 5 pixels per lane (≈20% faster than 4; 4 with 16 channels) unless the padding of the last
+ *   pixel block wastes more than that, as on 14×14 maps, where 4 wins;
+ * - `row` (input columns shared across kw) measured 2× slower on lavapipe, so it is never
+ *   picked there.
+ * On GPUs (NVIDIA H200 through Dawn/Vulkan, bench/NOTES.md): `row`, 64 lanes × 4 pixels × 8
+ * channels (≈4-7 TFLOP/s on VGG's 3×3 layers vs ≈2.5-3 for gemm 64×4×8), else `gemm` 64 × 4 × 16.
+ * A workgroup-memory-tiled variant is not written yet.
+ */
+export function chooseConvTile(g: Conv2dGeometry, cpu: boolean): ConvTile {
+  const kb = g.kPerGroup <= 4 ? 4 : g.cPerGroup < 4 ? 16 : 8;
+  const rowOk = g.strides[1] === 1 && g.dilations[1] === 1 && g.kw > 1;
+  if (!cpu) {
+    return rowOk ? { kind: 'row', wgx: 64, p: 4, kb: Math.min(kb, 8) } : { kind: 'gemm', wgx: 64, p: 4, kb: kb === 4 ? 4 : 16 };
+  }
+  const wgx = 32;
+  const m = g.n * g.outShape[1] * g.outShape[2];
+  // Lanes paid for per useful pixel, divided by the measured speed-up of 5 pixels per lane.
+  const cost = (p: number, speed: number) => (Math.ceil(m / (wgx * p)) * wgx * p) / m / speed;
+  const p = kb <= 8 && cost(5, 1.2) < cost(4, 1) ? 5 : 4;
+  return { kind: 'gemm', wgx, p, kb };
+}
+
+function checkTile(t: ConvTile): void {
+  if (t.wgx < 1 || t.p < 1 || t.kb < 4 || t.kb % 4 !== 0) throw new ShapeError(`conv2d: bad tile ${JSON.stringify(t)}`);
+}
+
+/**
+ * conv2d with an explicit tile (for tests and tuning); conv2d() picks the tile itself.
+ * @example
+ *   const y = conv2dWithTile(x, w, { padding: 'same' }, { kind: 'gemm', wgx: 8, p: 2, kb: 8 });
+ */
+export function conv2dWithTile(x: Tensor, w: Tensor, opts: Conv2dOptions, tile: ConvTile | null): Tensor {
+  const g = conv2dOutputShape(x.shape, w.shape, opts);
+  const act = checkEpilogue(g, opts, 'conv2d', x.shape, w.shape);
+  const rt = x.runtime;
+  const t = tile ?? chooseConvTile(g, isCpuAdapter(rt));
+  checkTile(t);
+  if (t.kind === 'row' && (g.strides[1] !== 1 || g.dilations[1] !== 1)) {
+    throw new ShapeError(`conv2d: the 'row' tile needs stride 1 and dilation 1 along W, got ${g.strides[1]} and ${g.dilations[1]}`);
+  }
+  const l = gemmLaunch(g, t);
+  const [gx, gy] = grid1d(l.pixelBlocks, rt);
+  const bias = opts.bias;
+  return launch({
+    program: gemmProgram(g, t, !!bias, act),
+    inputs: bias ? [x, w, bias] : [x, w],
+    outShape: g.outShape,
+    uniforms: l.uniforms(gx),
+    workgroups: [gx, gy, l.kBlocks],
+    shapes: `${shapeStr('x', x.shape)} ${shapeStr('w', w.shape)} ${shapeStr('y', g.outShape)} groups=${g.groups}`,
+    cost: g.flops,
+  });
+}
+
+/**
+ * 2-D convolution with fused bias and activation, like tf.fused.conv2d.
+ * x:(N,H,W,C) w:(KH,KW,C/groups,K) bias:(K) → y:(N,OH,OW,K)
+ * @example
+ *   const y = conv2d(x, w, { padding: 'same', bias: b, activation: 'relu' });
+ */
+export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
+  return conv2dWithTile(x, w, opts, null);
+}
+
+/**
+ * Keras DepthwiseConv2D: output channel c·M+m is input channel c convolved with w[:,:,c,m].
+ * x:(N,H,W,C) w:(KH,KW,C,M) bias:(C·M) → y:(N,OH,OW,C·M)
+ * @example
+ *   const y = depthwiseConv2d(x, w, { strides: 2, padding: 'same', activation: 'relu6' });
+ */
+export function depthwiseConv2d(x: Tensor, w: Tensor, opts: Omit<Conv2dOptions, 'groups'> = {}): Tensor {
+  if ((opts as Conv2dOptions).groups !== undefined) throw new ShapeError('depthwiseConv2d: groups is implied (= C); do not pass it');
+  const shapes = `${shapeStr('x', x.shape)} ${shapeStr('w', w.shape)}`;
+  if (x.rank !== 4 || w.rank !== 4) throw new ShapeError(`depthwiseConv2d: x must be (N,H,W,C) and w (KH,KW,C,M), got ${shapes}`);
+  const [kh, kw, wc, m] = w.shape as [number, number, number, number];
+  if (wc !== x.shape[3]) {
+    throw new ShapeError(`depthwiseConv2d: w's third axis (${wc}) must equal x's channels (${x.shape[3]}): ${shapes}; w is (KH,KW,C,M)`);
+  }
+  // A depthwise conv is a grouped conv with groups = C and weights viewed as (KH,KW,1,C·M):
+  // the same memory, since ((kh·KW+kw)·C + c)·M + m = (kh·KW+kw)·C·M + (c·M+m).
+  const gOpts = { ...opts, groups: wc };
+  const g = conv2dOutputShape(x.shape, [kh, kw, 1, wc * m], gOpts, 'depthwiseConv2d');
+  const act = checkEpilogue(g, gOpts, 'depthwiseConv2d', x.shape, w.shape);
+  const rt = x.runtime;
+  const [n, oh, ow] = g.outShape;
+  const [gx, gy] = grid1d(Math.ceil((n * oh * ow) / DEPTHWISE_WGX), rt);
+  const bias = opts.bias;
+  return launch({
+    program: depthwiseProgram(!!bias, act),
+    inputs: bias ? [x, w, bias] : [x, w],
+    outShape: g.outShape,
+    uniforms: depthwiseUniforms(g, gx),
+    workgroups: [gx, gy, Math.ceil(g.k / 4)],
+    shapes: `${shapes} ${shapeStr('y', g.outShape)}`,
+    cost: g.flops,
+  });
+}
