@@ -1,0 +1,132 @@
+// The one file-access interface the loaders use, so the same loader code reads model files from
+// a Node folder, a web server or memory. Adapters: node-files.ts (Node), fetch-files.ts (web).
+
+/**
+ * Where model files come from (and, for saving, go to). Paths are '/'-separated and relative
+ * to the source's base (a folder, a URL, a map's keys).
+ */
+export interface FileSource {
+  /** The whole file; rejects with FileNotFoundError when it does not exist. */
+  read(path: string): Promise<Uint8Array>;
+  /** True when the file exists (optional: loaders fall back to read()). */
+  exists?(path: string): Promise<boolean>;
+  /** Writes a file, creating folders as needed (only sources that can save have it). */
+  write?(path: string, data: Uint8Array | string): Promise<void>;
+  /** Where a path points, for error messages (an absolute file path, a full URL). */
+  describe?(path: string): string;
+}
+
+/** A file a FileSource was asked for is not there (404, ENOENT, missing key). */
+export class FileNotFoundError extends Error {
+  override name = 'FileNotFoundError';
+  constructor(
+    readonly path: string,
+    readonly where: string,
+    detail = '',
+  ) {
+    super(`file not found: ${where}${detail ? ` (${detail})` : ''}`);
+  }
+}
+
+/**
+ * The location of `path` in `source` as a person would look for it (for error messages).
+ * @example
+ *   describePath(nodeFiles('models'), 'vgg/model.json'); // '/home/me/models/vgg/model.json'
+ */
+export function describePath(source: FileSource, path: string): string {
+  return source.describe?.(path) ?? path;
+}
+
+/**
+ * Joins '/'-separated path pieces, resolving '.' and '..' (a leading '/' or URL scheme is kept).
+ * @example
+ *   joinPath('models/vgg', '../shared/group1-shard1of1.bin'); // 'models/shared/group1-shard1of1.bin'
+ */
+export function joinPath(...parts: string[]): string {
+  const joined = parts.filter((p) => p !== '').join('/');
+  const absolute = joined.startsWith('/');
+  const out: string[] = [];
+  for (const seg of joined.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..' && out.length && out[out.length - 1] !== '..') out.pop();
+    else if (seg === '..' && absolute) continue;
+    else out.push(seg);
+  }
+  return (absolute ? '/' : '') + out.join('/');
+}
+
+/**
+ * The folder part of a '/'-separated path ('' for a bare file name).
+ * @example
+ *   dirname('models/vgg/model.json'); // 'models/vgg'
+ */
+export function dirname(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : i === 0 ? '/' : path.slice(0, i);
+}
+
+/**
+ * The last piece of a '/'-separated path.
+ * @example
+ *   basename('models/vgg/model.json'); // 'model.json'
+ */
+export function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/**
+ * A FileSource over an in-memory map (browser uploads, tests, saving into memory).
+ * Writes land in the same map.
+ * @example
+ *   const files = memoryFiles({ 'model.json': json, 'group1-shard1of1.bin': bytes });
+ *   const model = await loadLayersModel({ source: files, path: 'model.json' });
+ */
+export function memoryFiles(initial: Record<string, Uint8Array | string> | Map<string, Uint8Array> = {}): FileSource & {
+  files: Map<string, Uint8Array>;
+} {
+  const enc = new TextEncoder();
+  const files = new Map<string, Uint8Array>();
+  const entries = initial instanceof Map ? [...initial] : Object.entries(initial);
+  for (const [k, v] of entries) files.set(joinPath(k), typeof v === 'string' ? enc.encode(v) : v);
+  return {
+    files,
+    async read(path) {
+      const data = files.get(joinPath(path));
+      if (!data) throw new FileNotFoundError(path, `memory:${joinPath(path)}`, `have: ${[...files.keys()].join(', ') || 'nothing'}`);
+      return data;
+    },
+    async exists(path) {
+      return files.has(joinPath(path));
+    },
+    async write(path, data) {
+      files.set(joinPath(path), typeof data === 'string' ? enc.encode(data) : data);
+    },
+    describe(path) {
+      return `memory:${joinPath(path)}`;
+    },
+  };
+}
+
+/**
+ * Decodes UTF-8 bytes (model.json).
+ * @example
+ *   JSON.parse(utf8(await files.read('model.json')));
+ */
+export function utf8(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * The files under `dir` of another source, as a source of their own (saving into a subfolder).
+ * @example
+ *   const vgg = subFolder(nodeFiles('weights'), 'vgg19'); // reads and writes weights/vgg19/…
+ */
+export function subFolder(source: FileSource, dir: string): FileSource {
+  const at = (p: string) => joinPath(dir, p);
+  return {
+    read: (p) => source.read(at(p)),
+    ...(source.exists ? { exists: (p: string) => source.exists!(at(p)) } : {}),
+    ...(source.write ? { write: (p: string, d: Uint8Array | string) => source.write!(at(p), d) } : {}),
+    describe: (p) => describePath(source, at(p)),
+  };
+}

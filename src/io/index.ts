@@ -1,0 +1,4 @@
+// camlight's file access for model loading: the FileSource interface, memory and fetch sources.
+// The Node source lives in node-files.ts (import it directly; it uses `node:` modules).
+export { FileNotFoundError, memoryFiles, subFolder, joinPath, dirname, basename, describePath, type FileSource } from './files.ts';
+export { fetchFiles } from './fetch-files.ts';
