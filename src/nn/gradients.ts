@@ -6,6 +6,10 @@ import { activationGrad, div, mul, mulScalar } from '../kernels/elementwise.ts';
 import { broadcastTo, sum, sumToShape } from '../kernels/reduce.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { concatGrad } from '../kernels/concat.ts';
+import type { Conv2dOptions } from '../kernels/conv2d.ts';
+import {
+  conv2dBiasGrad, conv2dInputGrad, conv2dWeightGrad, depthwiseConv2dInputGrad, depthwiseConv2dWeightGrad,
+} from '../kernels/conv2d-backward.ts';
 import { avgPool2dGrad, globalAvgPoolGrad, globalMaxPoolGrad, maxPool2dGrad } from '../kernels/pool-grad.ts';
 import type { PoolOptions } from '../kernels/pool.ts';
 import { batchNorm } from '../kernels/batchnorm.ts';
@@ -59,6 +63,24 @@ export const rules = {
     const da = ta ? matmul(b!, g, { transposeA: tb, transposeB: true }) : matmul(g, b!, { transposeB: !tb });
     const db = tb ? matmul(g, a!, { transposeA: true, transposeB: ta }) : matmul(a!, g, { transposeA: !ta });
     return [fitBatch(da, a!.shape), fitBatch(db, b!.shape), hasBias ? sum(g, g.shape.slice(0, -1).map((_, i) => i)) : null];
+  },
+  // y = act(conv2d(x, w) + b), x:(N,H,W,C) w:(KH,KW,C/g,K) y:(N,OH,OW,K); with g = act'(y) ⊙ dy:
+  //   dx = the transposed convolution of g with w, dw = Σ_{n,oh,ow} x-patch ⊗ g, db = Σ g
+  //   saved: [x, w, y?]
+  conv2d: (opts: Conv2dOptions, hasBias: boolean): Rule => (dy, [x, w, y]) => {
+    const act = opts.activation ?? 'linear';
+    const g = act === 'linear' ? dy : activationGrad(dy, y!, act);
+    const out: (Tensor | null)[] = [conv2dInputGrad(g, w!, x!.shape, opts), conv2dWeightGrad(x!, g, w!.shape, opts)];
+    if (hasBias) out.push(conv2dBiasGrad(g));
+    return out;
+  },
+  // y = act(depthwiseConv2d(x, w) + b), w:(KH,KW,C,M) y:(N,OH,OW,C·M); as conv2d per channel
+  depthwiseConv2d: (opts: Omit<Conv2dOptions, 'groups'>, hasBias: boolean): Rule => (dy, [x, w, y]) => {
+    const act = opts.activation ?? 'linear';
+    const g = act === 'linear' ? dy : activationGrad(dy, y!, act);
+    const out: (Tensor | null)[] = [depthwiseConv2dInputGrad(g, w!, x!.shape, opts), depthwiseConv2dWeightGrad(x!, g, w!.shape, opts)];
+    if (hasBias) out.push(conv2dBiasGrad(g));
+    return out;
   },
   // y = concat(xs, axis): each dx_i is dy's slice along the axis
   concat: (shapes: (readonly number[])[], axis: number): Rule => (dy) => concatGrad(dy, shapes, axis),

@@ -4,6 +4,7 @@
 import * as ew from '../kernels/elementwise.ts';
 import * as red from '../kernels/reduce.ts';
 import * as mm from '../kernels/matmul.ts';
+import * as cv from '../kernels/conv2d.ts';
 import * as cat from '../kernels/concat.ts';
 import * as pd from '../kernels/pad.ts';
 import * as rs from '../kernels/resize.ts';
@@ -99,6 +100,26 @@ export function matmul(a: Tensor, b: Tensor, opts: mm.MatmulOptions = {}): Tenso
   const rule = rules.matmul(!!opts.transposeA, !!opts.transposeB, act, !!opts.bias);
   record('matmul', inputs, y, act === 'linear' ? [a, b] : [a, b, y], (dy, saved) =>
     rule(dy, act === 'linear' ? [saved[0]!, saved[1]!] : saved).slice(0, inputs.length));
+  return y;
+}
+
+/**
+ * act(conv2d(x, w) + bias), differentiable. x:(N,H,W,C) w:(KH,KW,C/groups,K) → (N,OH,OW,K).
+ * @example
+ *   const y = conv2d(x, w, { bias, padding: 'same', activation: 'relu' });
+ */
+export function conv2d(x: Tensor, w: Tensor, opts: cv.Conv2dOptions = {}): Tensor {
+  const y = cv.conv2d(x, w, opts);
+  const linear = (opts.activation ?? 'linear') === 'linear';
+  record('conv2d', opts.bias ? [x, w, opts.bias] : [x, w], y, linear ? [x, w] : [x, w, y], rules.conv2d(opts, !!opts.bias));
+  return y;
+}
+
+/** Keras DepthwiseConv2D, differentiable. x:(N,H,W,C) w:(KH,KW,C,M) → (N,OH,OW,C·M). */
+export function depthwiseConv2d(x: Tensor, w: Tensor, opts: Omit<cv.Conv2dOptions, 'groups'> = {}): Tensor {
+  const y = cv.depthwiseConv2d(x, w, opts);
+  const linear = (opts.activation ?? 'linear') === 'linear';
+  record('depthwiseConv2d', opts.bias ? [x, w, opts.bias] : [x, w], y, linear ? [x, w] : [x, w, y], rules.depthwiseConv2d(opts, !!opts.bias));
   return y;
 }
 

@@ -1,0 +1,6 @@
+// The model zoo: Keras's ImageNet classifiers with their exact layer names, and a small CNN for
+// 28×28 grey images. Weights are not allocated; load them or call initWeights().
+export { vgg16, vgg19 } from './vgg.ts';
+export { inceptionV3 } from './inception-v3.ts';
+export { fashionCnn } from './fashion-cnn.ts';
+export { type ApplicationOptions } from './keras-graph.ts';
