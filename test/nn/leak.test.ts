@@ -41,16 +41,22 @@ s('a few hundred mixed forward kernels inside scopes leak nothing', async () => 
 
 s('repeated forward/backward steps leak nothing', async () => {
   const rt = await gpu();
-  const x = upload(randn(4 * 6, 5), [4, 6]);
-  const w1 = upload(randn(6 * 7, 6), [6, 7]);
-  const w2 = upload(randn(7 * 3, 7), [7, 3]);
+  // A small CNN step: conv → BN (training) → max pool → conv → global pool → dense → loss.
+  const x = upload(randn(4 * 8 * 8 * 3, 5), [4, 8, 8, 3]);
+  const k1 = upload(randn(3 * 3 * 3 * 6, 6), [3, 3, 3, 6]);
+  const k2 = upload(randn(3 * 3 * 6 * 5, 7), [3, 3, 6, 5]);
+  const b2 = upload(randn(5, 8), [5]);
+  const gamma = upload(randn(6, 9, 0.5, 1.5), [6]);
+  const w = upload(randn(5 * 3, 10), [5, 3]);
   const classes = upload([0, 2, 1, 1], [4]);
   const before = rt.stats();
   for (let i = 0; i < 30; i++) {
     const r = valueAndGrad(() => {
-      const h = ops.matmul(x, w1, { activation: 'tanh' });
-      return ops.sparseSoftmaxCrossEntropy(ops.matmul(h, w2), classes);
-    }, [w1, w2]);
+      const h = ops.batchNormTrain(ops.conv2d(x, k1, { padding: 'same' }), { gamma }).y;
+      const p = ops.maxPool2d(ops.relu(h), { window: 2 });
+      const g = ops.globalAvgPool(ops.conv2d(p, k2, { bias: b2, padding: 'same', activation: 'relu' }));
+      return ops.sparseSoftmaxCrossEntropy(ops.matmul(g, w), classes);
+    }, [k1, k2, b2, gamma, w]);
     r.value.dispose();
     r.grads.forEach((g) => g.dispose());
   }

@@ -124,6 +124,35 @@ s('pooling (average pooling on valid windows: tfjs mis-weights padded borders)',
   await check('globalMaxPool', [[2, 5, 3, 4]], (x) => ops.globalMaxPool(x), (x) => tf.max(x, [1, 2]));
 });
 
+s('conv2d and depthwise conv with bias and fused activations', async () => {
+  await check('conv2d same s2 relu', [[2, 7, 9, 5], [3, 3, 5, 6], [6]],
+    (x, w, b) => ops.conv2d(x, w, { bias: b, strides: 2, padding: 'same', activation: 'relu' }),
+    (x, w, b) => tf.relu(tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'), b)));
+  await check('conv2d valid sigmoid', [[1, 6, 6, 4], [3, 2, 4, 3]],
+    (x, w) => ops.conv2d(x, w, { padding: 'valid', activation: 'sigmoid' }),
+    (x, w) => tf.sigmoid(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid')));
+  await check('depthwise M=2', [[2, 6, 5, 3], [3, 3, 3, 2]],
+    (x, w) => ops.depthwiseConv2d(x, w, { padding: 'same' }),
+    (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'));
+});
+
+s('a whole small CNN: every weight gradient of the loss matches tfjs', async () => {
+  const labels = tf.cast(tf.oneHot(tf.tensor1d([1, 3, 0], 'int32'), 4), 'float32');
+  const labelsG = upload(labels.dataSync() as Float32Array, [3, 4]);
+  await check('cnn', [[3, 10, 10, 3], [3, 3, 3, 8], [8], [3, 3, 8, 6], [6], [6, 4], [4]],
+    (x, k1, b1, k2, b2, w, b) => {
+      const h1 = ops.maxPool2d(ops.conv2d(x, k1, { bias: b1, padding: 'same', activation: 'relu' }), { window: 2 });
+      const h2 = ops.conv2d(h1, k2, { bias: b2, strides: 2, padding: 'same', activation: 'relu' });
+      return ops.softmaxCrossEntropy(ops.matmul(ops.globalAvgPool(h2), w, { bias: b }), labelsG);
+    },
+    (x, k1, b1, k2, b2, w, b) => {
+      const h1 = tf.maxPool(tf.relu(tf.add(tf.conv2d(x as tf.Tensor4D, k1 as tf.Tensor4D, 1, 'same'), b1)), 2, 2, 'valid');
+      const h2 = tf.relu(tf.add(tf.conv2d(h1, k2 as tf.Tensor4D, 2, 'same'), b2));
+      const logits = tf.add(tf.matMul(tf.mean(h2, [1, 2]), w), b);
+      return tf.reshape(tf.losses.softmaxCrossEntropy(labels, logits, undefined, 0, tf.Reduction.MEAN), [1]);
+    });
+});
+
 s('batch normalisation, inference and training mode', async () => {
   const C = 5;
   const [mean, meanT] = pair([C]);
