@@ -1,0 +1,288 @@
+// Decoding PNG and JPEG files into one RGBA8 image type (what the CAM input preparation and the
+// overlays work on), and encoding RGBA8 as PNG. upng-js and jpeg-js do the codec work.
+import UPNG, { type Image as PngImage, type ImageTabs } from 'upng-js';
+import jpeg from 'jpeg-js';
+import { describePath, type FileSource } from './files.ts';
+
+/** 8-bit RGBA pixels, row-major, 4 bytes per pixel (like the DOM's ImageData). */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray;
+}
+
+/** A decoded file: the RGBA8 pixels plus what the file held. */
+export interface DecodedImage extends RgbaImage {
+  format: ImageFormat;
+  /** Channels stored in the file: 1 grey, 2 grey+alpha, 3 colour, 4 colour+alpha (PNG palettes: 3 or 4, JPEG: 1 or 3). */
+  channels: 1 | 2 | 3 | 4;
+  /** Bits per sample in the file (PNG: 1, 2, 4, 8 or 16; JPEG: 8). */
+  bitDepth: number;
+}
+
+export type ImageFormat = 'png' | 'jpeg';
+
+/** A file that is not an image camlight reads, or a PNG/JPEG that is damaged. */
+export class ImageDecodeError extends Error {
+  override name = 'ImageDecodeError';
+}
+
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function startsWith(bytes: Uint8Array, magic: readonly number[], at = 0): boolean {
+  return bytes.length >= at + magic.length && magic.every((b, i) => bytes[at + i] === b);
+}
+
+/**
+ * The format of an image file from its first bytes (not its name), or null when it is neither
+ * PNG nor JPEG.
+ * @example
+ *   sniffImageFormat(bytes); // 'png'
+ */
+export function sniffImageFormat(bytes: Uint8Array): ImageFormat | null {
+  if (startsWith(bytes, PNG_MAGIC)) return 'png';
+  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpeg';
+  return null;
+}
+
+/** A guess at what an unsupported file is, for the error message. */
+function otherFormat(bytes: Uint8Array): string {
+  const ascii = (at: number, s: string) => startsWith(bytes, [...s].map((c) => c.charCodeAt(0)), at);
+  if (ascii(0, 'GIF8')) return 'a GIF';
+  if (ascii(0, 'BM')) return 'a BMP';
+  if (ascii(0, 'RIFF') && ascii(8, 'WEBP')) return 'a WebP';
+  if (ascii(0, 'II*\0') || ascii(0, 'MM\0*')) return 'a TIFF';
+  if (ascii(4, 'ftyp')) return 'an HEIF/AVIF';
+  if (bytes.length === 0) return 'empty';
+  return 'of an unknown format';
+}
+
+/**
+ * Decodes a PNG or JPEG (told apart by their magic bytes) to RGBA8. `name` (a file name or URL)
+ * goes into the error messages.
+ * @example
+ *   const img = decodeImage(readFileSync('cat.jpg'), 'cat.jpg'); // { width, height, data, ... }
+ */
+export function decodeImage(bytes: Uint8Array, name = 'image'): DecodedImage {
+  const format = sniffImageFormat(bytes);
+  if (format === 'png') return decodePng(bytes, name);
+  if (format === 'jpeg') return decodeJpeg(bytes, name);
+  throw new ImageDecodeError(`${name}: not a PNG or JPEG file (the file is ${otherFormat(bytes)}); convert it to PNG or JPEG`);
+}
+
+/**
+ * Reads and decodes an image through a FileSource (errors name the file as the source sees it).
+ * @example
+ *   const img = await readImage(nodeFiles('photos'), 'chelsea.png');
+ */
+export async function readImage(source: FileSource, path: string): Promise<DecodedImage> {
+  return decodeImage(await source.read(path), describePath(source, path));
+}
+
+// Samples per pixel for each PNG colour type (0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA).
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+const PNG_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+
+/**
+ * Decodes a PNG of any colour type and bit depth to RGBA8. 16-bit samples are rounded to the
+ * nearest 8-bit value (v·255/65535), 1/2/4-bit grey is scaled to the full range, palettes and
+ * tRNS transparency are applied; APNGs give their default image.
+ * @example
+ *   const { width, height, data } = decodePng(bytes, 'mask.png');
+ */
+export function decodePng(bytes: Uint8Array, name = 'image.png'): DecodedImage {
+  if (!startsWith(bytes, PNG_MAGIC)) throw new ImageDecodeError(`${name}: not a PNG file (no PNG signature)`);
+  if (bytes.length < 33) throw new ImageDecodeError(`${name}: corrupt PNG (the file ends inside its header)`);
+  const interlaced = bytes[28] === 1;
+  let png: PngImage;
+  try {
+    // new Uint8Array(view) inside UPNG copies exactly the view's bytes.
+    png = UPNG.decode(bytes as unknown as ArrayBuffer);
+  } catch (e) {
+    throw new ImageDecodeError(`${name}: corrupt PNG (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const { width: w, height: h, ctype, depth } = png;
+  const ch = PNG_CHANNELS[ctype];
+  if (ch === undefined || !PNG_DEPTHS[ctype]!.includes(depth)) {
+    throw new ImageDecodeError(`${name}: corrupt PNG (colour type ${ctype} with bit depth ${depth} is not valid PNG)`);
+  }
+  if (!(w > 0 && h > 0)) throw new ImageDecodeError(`${name}: corrupt PNG (size ${w}×${h})`);
+  if (interlaced && depth === 1) {
+    // upng-js 2.1 places 1-bit samples of interlaced images at the wrong bit (col&3 for col&7).
+    throw new ImageDecodeError(`${name}: interlaced 1-bit PNGs are not supported; save it without interlacing`);
+  }
+  const raw = png.data ? new Uint8Array(png.data) : null;
+  const bpl = Math.ceil((w * ch * depth) / 8);
+  if (!raw || raw.length < h * bpl) {
+    throw new ImageDecodeError(`${name}: corrupt PNG (the image data is missing or truncated)`);
+  }
+  if (ctype === 3 && !png.tabs.PLTE) throw new ImageDecodeError(`${name}: corrupt PNG (a palette image without a PLTE chunk)`);
+  const data = pngToRgba(raw, w, h, ctype, depth, bpl, png.tabs, name);
+  const channels = (ctype === 3 ? (png.tabs.tRNS ? 4 : 3) : ctype === 0 && png.tabs.tRNS !== undefined ? 2 : ch === 1 ? 1 : ch) as 1 | 2 | 3 | 4;
+  return { width: w, height: h, data, format: 'png', channels, bitDepth: depth };
+}
+
+// Unfiltered, de-interlaced PNG rows (bpl bytes each) → RGBA8.
+function pngToRgba(raw: Uint8Array, w: number, h: number, ctype: number, depth: number, bpl: number, tabs: ImageTabs, name: string): Uint8ClampedArray {
+  const ch = PNG_CHANNELS[ctype]!;
+  const out = new Uint8ClampedArray(w * h * 4);
+  const maxv = (1 << depth) - 1;
+  // The sample s of the row starting at byte r, as stored (0 .. 2^depth − 1).
+  const sample =
+    depth === 8
+      ? (r: number, s: number) => raw[r + s]!
+      : depth === 16
+        ? (r: number, s: number) => (raw[r + 2 * s]! << 8) | raw[r + 2 * s + 1]!
+        : (r: number, s: number) => {
+            const bit = s * depth;
+            return (raw[r + (bit >> 3)]! >> (8 - depth - (bit & 7))) & maxv;
+          };
+  // Stored sample → 8 bits, rounding to nearest (exact for 1/2/4/8 bits: 255 is a multiple).
+  const to8 = depth === 16 ? (v: number) => ((v * 255 + 32767) / 65535) | 0 : (v: number) => (v * 255) / maxv;
+  const plte = tabs.PLTE ?? [];
+  const trns = tabs.tRNS;
+  for (let y = 0; y < h; y++) {
+    const r = y * bpl;
+    for (let x = 0; x < w; x++) {
+      const o = (y * w + x) * 4;
+      const s = x * ch;
+      if (ctype === 3) {
+        const j = sample(r, s);
+        if (3 * j + 2 >= plte.length) throw new ImageDecodeError(`${name}: corrupt PNG (palette index ${j} is past the palette's ${plte.length / 3} entries)`);
+        out[o] = plte[3 * j]!;
+        out[o + 1] = plte[3 * j + 1]!;
+        out[o + 2] = plte[3 * j + 2]!;
+        out[o + 3] = Array.isArray(trns) && j < trns.length ? trns[j]! : 255;
+      } else if (ctype === 0 || ctype === 4) {
+        const g = sample(r, s);
+        out[o] = out[o + 1] = out[o + 2] = to8(g);
+        out[o + 3] = ctype === 4 ? to8(sample(r, s + 1)) : g === trns ? 0 : 255;
+      } else {
+        const rv = sample(r, s), gv = sample(r, s + 1), bv = sample(r, s + 2);
+        out[o] = to8(rv);
+        out[o + 1] = to8(gv);
+        out[o + 2] = to8(bv);
+        if (ctype === 6) out[o + 3] = to8(sample(r, s + 3));
+        else out[o + 3] = Array.isArray(trns) && rv === trns[0] && gv === trns[1] && bv === trns[2] ? 0 : 255;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Decodes a JPEG (baseline or progressive; grey, colour, CMYK/Adobe) to RGBA8 with jpeg-js.
+ * Damaged or truncated files are an error (not a partly grey image). EXIF orientation is not
+ * applied, as in Keras's load_img.
+ * @example
+ *   const img = decodeJpeg(bytes, 'cat.jpg');
+ */
+export function decodeJpeg(bytes: Uint8Array, name = 'image.jpg'): DecodedImage {
+  if (!startsWith(bytes, [0xff, 0xd8, 0xff])) throw new ImageDecodeError(`${name}: not a JPEG file (no JPEG start marker)`);
+  let img: { width: number; height: number; data: Uint8Array };
+  let components = 3;
+  try {
+    img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, tolerantDecoding: false });
+    components = jpegComponents(bytes);
+  } catch (e) {
+    throw new ImageDecodeError(`${name}: corrupt or unsupported JPEG (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (!(img.width > 0 && img.height > 0) || img.data.length !== img.width * img.height * 4) {
+    throw new ImageDecodeError(`${name}: corrupt JPEG (decoded size ${img.width}×${img.height})`);
+  }
+  const data = new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.length);
+  return { width: img.width, height: img.height, data, format: 'jpeg', channels: components === 1 ? 1 : 3, bitDepth: 8 };
+}
+
+// The component count in the JPEG's frame header (SOFn), 3 when none is found.
+function jpegComponents(bytes: Uint8Array): number {
+  let i = 2;
+  while (i + 9 < bytes.length) {
+    if (bytes[i] !== 0xff) return 3;
+    const m = bytes[i + 1]!;
+    if (m === 0xff) {
+      i++;
+      continue;
+    }
+    const len = (bytes[i + 2]! << 8) | bytes[i + 3]!;
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return bytes[i + 9]!;
+    i += 2 + len;
+  }
+  return 3;
+}
+
+/**
+ * Encodes RGBA8 pixels (an RgbaImage, or the bytes with their size) as a lossless PNG.
+ * @example
+ *   writeFileSync('overlay.png', encodePng(img));
+ *   encodePng(new Uint8Array(4 * 2 * 2).fill(255), 2, 2); // a white 2×2 PNG
+ */
+export function encodePng(rgba: RgbaImage | Uint8Array | Uint8ClampedArray, width?: number, height?: number): Uint8Array {
+  const img = 'data' in rgba ? rgba : { data: rgba, width: width ?? -1, height: height ?? -1 };
+  const { data, width: w, height: h } = img;
+  if (!(Number.isInteger(w) && Number.isInteger(h) && w > 0 && h > 0)) {
+    throw new RangeError(`encodePng: width and height must be positive integers (got ${w}×${h})`);
+  }
+  if (data.length !== w * h * 4) {
+    throw new RangeError(`encodePng: ${data.length} bytes given for ${w}×${h} RGBA pixels, which take ${w * h * 4}`);
+  }
+  const copy = new Uint8Array(data.length);
+  copy.set(data);
+  // UPNG.encode writes into a buffer of the raw size + 100 bytes and silently truncates files
+  // that compress worse (noise, small images); its compressor is used and the chunks written here.
+  const enc = (UPNG.encode as unknown as { compressPNG: CompressPng }).compressPNG([copy.buffer], w, h, 0, false);
+  const frame = enc.frames[0]!;
+  const ihdr = new Uint8Array(13);
+  const dv = new DataView(ihdr.buffer);
+  dv.setUint32(0, w);
+  dv.setUint32(4, h);
+  ihdr.set([enc.depth, enc.ctype, 0, 0, 0], 8);
+  const chunks = [pngChunk('IHDR', ihdr)];
+  if (enc.ctype === 3) {
+    // Palette entries are packed as 0xAABBGGRR.
+    const n = enc.plte.length;
+    const plte = new Uint8Array(3 * n), trns = new Uint8Array(n);
+    enc.plte.forEach((c, i) => {
+      plte.set([c & 255, (c >>> 8) & 255, (c >>> 16) & 255], 3 * i);
+      trns[i] = (c >>> 24) & 255;
+    });
+    chunks.push(pngChunk('PLTE', plte));
+    if (enc.gotAlpha) chunks.push(pngChunk('tRNS', trns));
+  }
+  chunks.push(pngChunk('IDAT', new Uint8Array(frame.cimg)), pngChunk('IEND', new Uint8Array(0)));
+  const out = new Uint8Array(PNG_MAGIC.length + chunks.reduce((a, c) => a + c.length, 0));
+  out.set(PNG_MAGIC);
+  let o = PNG_MAGIC.length;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+type CompressPng = (
+  bufs: ArrayBuffer[], w: number, h: number, ps: number, forbidPlte: boolean,
+) => { ctype: number; depth: number; plte: number[]; gotAlpha: boolean; frames: { cimg: Uint8Array }[] };
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+// length, type, data, CRC-32 of type + data (PNG specification, section 5.3).
+function pngChunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(data, 8);
+  let c = 0xffffffff;
+  for (let i = 4; i < 8 + data.length; i++) c = CRC_TABLE[(c ^ out[i]!) & 255]! ^ (c >>> 8);
+  dv.setUint32(8 + data.length, (c ^ 0xffffffff) >>> 0);
+  return out;
+}
