@@ -146,7 +146,7 @@ s('a whole small CNN: every weight gradient of the loss matches tfjs', async () 
       return ops.softmaxCrossEntropy(ops.matmul(ops.globalAvgPool(h2), w, { bias: b }), labelsG);
     },
     (x, k1, b1, k2, b2, w, b) => {
-      const h1 = tf.maxPool(tf.relu(tf.add(tf.conv2d(x as tf.Tensor4D, k1 as tf.Tensor4D, 1, 'same'), b1)), 2, 2, 'valid');
+      const h1 = tf.maxPool(tf.relu(tf.add(tf.conv2d(x as tf.Tensor4D, k1 as tf.Tensor4D, 1, 'same'), b1)) as tf.Tensor4D, 2, 2, 'valid');
       const h2 = tf.relu(tf.add(tf.conv2d(h1, k2 as tf.Tensor4D, 2, 'same'), b2));
       const logits = tf.add(tf.matMul(tf.mean(h2, [1, 2]), w), b);
       return tf.reshape(tf.losses.softmaxCrossEntropy(labels, logits, undefined, 0, tf.Reduction.MEAN), [1]);
