@@ -1,6 +1,7 @@
 // The command line (Node only): `camlight info` shows the GPU camlight would use, `camlight bench`
 // runs the benchmark suites. Later commands (cam, train, convert) are one entry in COMMANDS.
 import { init } from '../nn/runtime-global.ts';
+import { camCommand } from './cam.ts';
 
 interface Command {
   summary: string;
@@ -9,6 +10,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   info: { summary: 'print the WebGPU adapter and the limits camlight will use', run: info },
+  cam: { summary: 'class activation maps for images: camlight cam <images…> --model model.json [--method …]', run: camCommand },
   bench: { summary: 'run the kernel benchmarks: camlight bench [suite] [--quick] [--only ...]', run: bench },
 };
 
@@ -84,7 +86,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await cmd.run(rest);
   } catch (e) {
-    console.error(`camlight ${name}: ${e instanceof Error ? e.message : String(e)}`);
+    // One line, naming the file or option (the messages do); stack traces only with CAMLIGHT_DEBUG.
+    const msg = e instanceof Error ? e.message : String(e);
+    console.error(`camlight ${name}: ${msg.replace(/\s*\n\s*/g, ' ')}`);
+    if (process.env.CAMLIGHT_DEBUG === '1' && e instanceof Error) console.error(e.stack);
     return 1;
   }
 }
