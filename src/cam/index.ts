@@ -1,0 +1,16 @@
+// camlight/cam: class activation maps on the GPU. cam() runs any method; the helpers pick
+// layers and targets; each method lives in methods/ with its paper and equation.
+export { cam, gradCam } from './base.ts';
+export { autoLayer, camCandidates, resolveLayers, layerInfo } from './layer-select.ts';
+export { planTargets, scoreHead, type TargetPlan, type Head } from './targets.ts';
+export { METHODS, METHOD_NAMES, getMethod } from './methods/index.ts';
+export { GUIDED_WARNING } from './methods/guided-gradcam.ts';
+export { withGuidedRelu } from './guided.ts';
+export type {
+  CamImageResult, CamLayerInfo, CamMap, CamMethod, CamMethodName, CamOptions, CamResult, CamTarget,
+} from './types.ts';
+// The other parts of camlight/cam: input preparation, overlays and colour maps, metrics.
+export * from './prepare.ts';
+export * from './overlay.ts';
+export * from './colormaps.ts';
+export * from './metrics/index.ts';

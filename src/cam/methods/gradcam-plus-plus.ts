@@ -1,0 +1,23 @@
+// Grad-CAM++: Chattopadhay et al. 2018, "Grad-CAM++: Improved Visual Explanations for Deep
+// Convolutional Networks", Eq. 19 with the exponential score S = exp(Y): the higher derivatives
+// become powers of the first, α_hwc = g² / (2g² + Σ_ab A_abc · g³) (g = ∂Y/∂A_hwc; 0 where g = 0)
+// and w_c = Σ_hw α_hwc · ReLU(g) (Eq. 10; the common factor exp(Y) cancels in the normalised
+// map). As pytorch-grad-cam's GradCAMPlusPlus, with ε = 1e-7 in the denominator.
+import type { CamMethod } from '../types.ts';
+
+export const gradcamPlusPlus: CamMethod = {
+  name: 'gradcam++',
+  cite: 'Chattopadhay et al. 2018, Grad-CAM++, Eq. 19 (exp score) and Eq. 10',
+  kind: 'gradient',
+  weighting: {
+    key: 'gradcam++',
+    channel: `var sa = 0.0;
+  for (var p = 0u; p < u.P; p++) { sa += act(p, c); }
+  for (var p = 0u; p < u.P; p++) {
+    let g = grad(p, c);
+    let g2 = g * g;
+    let alpha = select(0.0, g2 / (2.0 * g2 + sa * g2 * g + 1e-7), g != 0.0);
+    w += alpha * max(g, 0.0);
+  }`,
+  },
+};

@@ -1,0 +1,11 @@
+// LayerCAM: Jiang et al. 2021, "LayerCAM: Exploring Hierarchical Class Activation Maps for
+// Localization", Eq. 5–6: map_hw = ReLU(Σ_c ReLU(∂y/∂A_hwc) · A_hwc): each position's own positive
+// gradient weights it, which keeps fine detail on shallow layers.
+import type { CamMethod } from '../types.ts';
+
+export const layercam: CamMethod = {
+  name: 'layercam',
+  cite: 'Jiang et al. 2021, LayerCAM, Eq. 5-6',
+  kind: 'gradient',
+  weighting: { key: 'layercam', pixel: 'max(g, 0.0) * a' },
+};

@@ -1,0 +1,171 @@
+// The device work behind each kind of CAM method: one taped forward and a backward that stops
+// at the layer (gradient methods, saliency, guided backprop), masked forward passes in batches
+// (Score-CAM), or a principal direction by power iteration (Eigen-CAM). Each returns normalised
+// maps (R,h,w) still on the device; nothing is read back here.
+import { camReduce, normalizeMaps, oneHotRows, repeatRows, type CamWeighting } from '../kernels/cam.ts';
+import { channelRange, pickScores, powerIteration, scoreCamMasks } from '../kernels/cam-aux.ts';
+import { add } from '../kernels/elementwise.ts';
+import { matmul } from '../kernels/matmul.ts';
+import { resizeBilinear } from '../kernels/resize.ts';
+import { softmax } from '../kernels/softmax.ts';
+import { topk } from '../kernels/topk.ts';
+import type { Model } from '../nn/model.ts';
+import * as ops from '../nn/ops.ts';
+import { valueAndGrad } from '../nn/tape.ts';
+import { empty, keep, scope, upload, type Tensor } from '../nn/tensor.ts';
+import { withGuidedRelu } from './guided.ts';
+import { rowsPerImage, type Head, type TargetPlan } from './targets.ts';
+
+/** Normalised maps (R,h,w) and each one's peak before normalising (R). */
+export interface Maps {
+  map: Tensor;
+  peak: Tensor;
+}
+
+/** The best classes of each row, probabilities and float-encoded indices, (rows, k) each. */
+export interface Top {
+  values: Tensor;
+  indices: Tensor;
+}
+
+/** Host one-hot rows (R, classes) for fixed targets. */
+function oneHotHost(classes: number[], n: number): Tensor {
+  const m = new Float32Array(classes.length * n);
+  classes.forEach((c, r) => { m[r * n + c] = 1; });
+  return upload(m, [classes.length, n]);
+}
+
+/** Probabilities and top-k of a forward pass without a tape, plus the tapped layers' outputs. */
+export function forward(model: Model, head: Head, x: Tensor, layers: string[], kk: number): { top: Top; acts: Tensor[] } {
+  return scope(() => {
+    const names = [...new Set([...layers, ...(head.tap ? [head.tap] : [])])];
+    const { output, taps } = model.run(x, { taps: names });
+    const top = topk(head.probs(output, head.logits(output, taps)), kk);
+    return { top, acts: layers.map((n) => taps.get(n)!) };
+  });
+}
+
+/**
+ * One taped forward to the target score (Σ over rows of each row's target logit: rows do not
+ * interact, so one backward gives every row its own gradient) and a backward that stops at the
+ * watched layers (or runs to the input when `layers` is null). Returns per-layer reductions.
+ */
+export function gradientMaps(
+  model: Model, head: Head, x: Tensor, plan: TargetPlan, layers: string[] | null, weighting: CamWeighting,
+  opts: { guided?: boolean; kk: number },
+): { maps: Maps[]; top: Top } {
+  const K = rowsPerImage(plan);
+  const classes = model.outputShape[1] as number;
+  return scope(() => {
+    const xs = K > 1 ? repeatRows(x, K) : x;
+    let acts: Tensor[] = [];
+    let top: Top | null = null;
+    const run = () => valueAndGrad(() => {
+      const names = [...new Set([...(layers ?? []), ...(head.tap ? [head.tap] : [])])];
+      const { output, taps } = model.run(xs, { taps: names });
+      acts = (layers ?? []).map((n) => keep(taps.get(n)!));
+      const logits = head.logits(output, taps);
+      const t = topk(head.probs(output, logits), opts.kk);
+      top = { values: keep(t.values), indices: keep(t.indices) };
+      const mask = plan.kind === 'top' ? oneHotRows(t.indices, classes, K) : oneHotHost(plan.classes, classes);
+      return ops.sumAll(ops.mul(logits, mask));
+    }, layers ? [] : [xs]);
+    const r = opts.guided ? withGuidedRelu(run) : run();
+    try {
+      const grads = layers ? acts.map((a) => r.watched.find((w) => w.tensor === a)!.grad) : [r.grads[0]!];
+      const sources = layers ? acts : grads;
+      const maps = sources.map((a, i) => {
+        const { map, peak, weights } = camReduce(a, grads[i]!, weighting);
+        weights.dispose();
+        return { map, peak };
+      });
+      return { maps, top: top! };
+    } finally {
+      r.value.dispose();
+      for (const w of r.watched) w.grad.dispose();
+      for (const g of r.grads) g.dispose();
+      for (const a of acts) a.dispose();
+    }
+  });
+}
+
+/**
+ * Score-CAM on one layer: for each image, its input masked by each channel's normalised,
+ * up-sampled activation map, `batch` channels per forward pass; the rows' target logits become
+ * channel weights through a softmax over channels. `targets[r]` is row r's class, K rows per image.
+ */
+export async function scoreMaps(
+  model: Model, head: Head, x: Tensor, acts: Tensor, targets: number[], K: number, batch: number, weighting: CamWeighting,
+): Promise<Maps> {
+  const [N, , , C] = acts.shape as [number, number, number, number];
+  const range = channelRange(acts);
+  const scores = empty([N * K, C], x.runtime, 'scorecam.scores');
+  try {
+    for (let img = 0; img < N; img++) {
+      for (let c0 = 0; c0 < C; c0 += batch) {
+        scope(() => {
+          const xm = scoreCamMasks(x, acts, range, img, c0, Math.min(batch, C - c0));
+          const { output, taps } = model.run(xm, { taps: head.tap ? [head.tap] : [] });
+          const logits = head.logits(output, taps);
+          for (let k = 0; k < K; k++) pickScores(logits, targets[img * K + k]!, scores, img * K + k, c0);
+        });
+      }
+      // Let the queue drain between images rather than encoding every pass before any runs.
+      await x.runtime.sync();
+    }
+    const w = softmax(scores);
+    const { map, peak, weights } = camReduce(acts, w, weighting, { rowsPerImage: K });
+    weights.dispose();
+    w.dispose();
+    return { map, peak };
+  } finally {
+    range.dispose();
+    scores.dispose();
+  }
+}
+
+/**
+ * Eigen-CAM on one layer: v₁, the first right singular vector of each image's (h·w, C)
+ * activations, by power iteration on the smaller Gram matrix (A·Aᵀ when h·w ≤ C, then
+ * v₁ ∝ Aᵀu₁; AᵀA otherwise), then ReLU(A·v₁) with the sign fixed; K copies per image.
+ */
+export function eigenMaps(acts: Tensor, K: number, weighting: CamWeighting, iters = 100): Maps {
+  return scope(() => {
+    const [N, h, w, C] = acts.shape as [number, number, number, number];
+    const P = h * w;
+    const a3 = acts.reshape([N, P, C]);
+    let v: Tensor;
+    if (P <= C) {
+      const u = powerIteration(matmul(a3, a3, { transposeB: true }), iters);
+      v = matmul(u.reshape([N, 1, P]), a3).reshape([N, C]);
+    } else {
+      v = powerIteration(matmul(a3, a3, { transposeA: true }), iters);
+    }
+    const vr = K > 1 ? repeatRows(v, K) : v;
+    const { map, peak } = camReduce(acts, vr, weighting, { rowsPerImage: K, signFix: true });
+    return { map, peak };
+  });
+}
+
+/**
+ * Several layers' maps as one: each up-sampled to the input size (bilinear, half-pixel centres),
+ * averaged and normalised again; one layer passes through at its own resolution.
+ */
+export function combineLayers(maps: Maps[], size: [number, number]): Maps {
+  if (maps.length === 1) return maps[0]!;
+  return scope(() => {
+    let acc: Tensor | null = null;
+    for (const { map } of maps) {
+      const up = upsample(map, size);
+      acc = acc ? add(acc, up) : up;
+    }
+    return normalizeMaps(acc!);
+  });
+}
+
+/** (R,h,w) → (R,H,W), bilinear with half-pixel centres (TF2's tf.image.resize). */
+export function upsample(map: Tensor, [H, W]: [number, number]): Tensor {
+  const [R, h, w] = map.shape as [number, number, number];
+  if (h === H && w === W) return map.reshape(map.shape);
+  return resizeBilinear(map.reshape([R, h, w, 1]), [H, W], { halfPixelCenters: true }).reshape([R, H, W]);
+}
