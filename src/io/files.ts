@@ -14,6 +14,14 @@ export interface FileSource {
   write?(path: string, data: Uint8Array | string): Promise<void>;
   /** Where a path points, for error messages (an absolute file path, a full URL). */
   describe?(path: string): string;
+  /** A folder's entries, sorted by name (only sources that can list, e.g. the Node one). */
+  list?(dir: string): Promise<FolderEntry[]>;
+}
+
+/** One entry of a folder listing. */
+export interface FolderEntry {
+  name: string;
+  folder: boolean;
 }
 
 /** A file a FileSource was asked for is not there (404, ENOENT, missing key). */

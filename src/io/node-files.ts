@@ -1,6 +1,6 @@
 // Node's FileSource: files relative to a base folder on disk. The only module under src/io with
 // `node:` imports, loaded lazily by the loaders when they are handed a plain path in Node.
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { FileNotFoundError, type FileSource } from './files.ts';
 
@@ -37,6 +37,10 @@ export function nodeFiles(base = '.'): FileSource {
     },
     describe(path) {
       return abs(path);
+    },
+    async list(dir) {
+      const ents = await readdir(abs(dir || '.'), { withFileTypes: true });
+      return ents.map((e) => ({ name: e.name, folder: e.isDirectory() })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     },
   };
 }
