@@ -16,3 +16,6 @@ export { softmax, logSoftmax, softmaxGrad, logSoftmaxGrad } from './softmax.ts';
 export * from './losses.ts';
 export { topk, topkHost } from './topk.ts';
 export { ACTIVATIONS, type Activation } from './program.ts';
+export { optimStep } from './optim.ts';
+export { augment } from './augment.ts';
+export { conv2dInputGrad, conv2dWeightGrad, conv2dBiasGrad, depthwiseConv2dInputGrad, depthwiseConv2dWeightGrad } from './conv2d-backward.ts';

@@ -14,3 +14,9 @@ export { runSegment, runUpTo, runFrom, nodeOf } from './graph-run.ts';
 export {
   train, evaluate, saveCheckpoint, sparseCrossEntropy, type TrainOptions, type History, type EpochRecord, type EpochInfo, type StepInfo, type LossFn,
 } from './trainer.ts';
+export {
+  CamRecorder, historyToJSON, historyFromJSON,
+  type CamRecorderOptions, type CamHistory, type CamEpochRecord, type ImageRecord, type TrackedImage, type HistoryJson,
+} from './recorder.ts';
+export { triage, triageRecords, TRIAGE_THRESHOLDS, type Verdict, type TriageResult, type TriageNumbers, type TriageThresholds } from './triage.ts';
+export { animations, animationFrames, sideBySide, encodeApng, type AnimationOptions } from './animation.ts';
