@@ -1,5 +1,5 @@
-// The kernels suite: GFLOP/s of conv2d (bias + ReLU fused) on the 16 convolution shapes of
-// VGG-19 at 224×224, batch 1, and of a 1024³ matmul, for camlight and the TensorFlow.js peers on
+// The kernels suite: GFLOP/s of conv2d (bias + ReLU fused) and of its input and weight gradients
+// on the 16 convolution shapes of VGG-19 at 224×224, batch 1, and of a 1024³ matmul, for camlight and the TensorFlow.js peers on
 // the same adapter, each output checked against a reference before it is timed.
 import { conv2d } from '../src/kernels/conv2d.ts';
 import { matmul } from '../src/kernels/matmul.ts';
@@ -7,12 +7,13 @@ import { init } from '../src/nn/runtime-global.ts';
 import { upload, type Tensor } from '../src/nn/tensor.ts';
 import type { BenchOptions, Suite, System } from './index.ts';
 import { FP32_TOLERANCE, FULL_PLAN, QUICK_PLAN, describeTolerance, mismatch, timeLaunches, uniform, type Timing } from './measure.ts';
-import { describePeer, tf, usePeer } from './peers.ts';
+import { describePeer, tf, usePeer, type Peer } from './peers.ts';
+import { convBackwardCase } from './conv-backward-cases.ts';
 import { fmtRate, fmtRatio, geomean, loud, printTable, writeResults, type BenchRecord } from './table.ts';
 
 /** One benchmarked op at one shape: how to make its inputs and run it on each system. */
-interface Case {
-  op: 'conv2d' | 'matmul';
+export interface Case {
+  op: 'conv2d' | 'conv2d.dInput' | 'conv2d.dWeight' | 'matmul';
   shape: string;
   flops: number;
   inQuick: boolean;
@@ -22,6 +23,10 @@ interface Case {
   tfjs(t: tf.Tensor[]): tf.Tensor;
   /** The output element at flat index i, computed on the host in float64. */
   exact(d: Float32Array[], i: number): number;
+  /** Peers that lack the kernel, with the reason (shown as '—', not counted as failures). */
+  unsupported?: Partial<Record<System, string>>;
+  /** Reference above CPU_REFERENCE_MAX_FLOPS when it is not tfjs-wasm (spot-checked in float64 all the same). */
+  bigReference?: Peer;
 }
 
 // x:(1,H,W,C) w:(3,3,C,K) b:(K) y:(1,H,W,K); stride 1, 'same' padding, bias then ReLU.
@@ -89,13 +94,15 @@ export const VGG19_CONVS: [h: number, c: number, k: number][] = [
   [14, 512, 512], [14, 512, 512], [14, 512, 512], [14, 512, 512],
 ];
 const QUICK_CONVS = new Set([0, 5, 12]);
+const QUICK_BACKWARD = new Set([0, 12]);
 
 const CASES: Case[] = [
   ...VGG19_CONVS.map(([h, c, k], i) => convCase(h, c, k, QUICK_CONVS.has(i))),
+  ...(['dInput', 'dWeight'] as const).flatMap((g) => VGG19_CONVS.map(([h, c, k], i) => convBackwardCase(g, h, c, k, QUICK_BACKWARD.has(i)))),
   matmulCase(1024, 1024, 1024),
 ];
 
-/** tfjs-cpu runs about 1 GFLOP/s here; above this the reference is tfjs-wasm, spot-checked in float64. */
+/** tfjs-cpu runs about 1 GFLOP/s here; above this the reference is tfjs-wasm (or the case's bigReference), spot-checked in float64. */
 const CPU_REFERENCE_MAX_FLOPS = 2.5e9;
 const SPOT_CHECKS = 512;
 
@@ -111,26 +118,28 @@ const errText = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` 
 
 /** Computes every row's reference output; a broken reference fails the row for all systems. */
 async function references(rows: Row[]): Promise<void> {
-  for (const onCpu of [true, false]) {
-    const todo = rows.filter((r) => (r.c.flops <= CPU_REFERENCE_MAX_FLOPS) === onCpu);
+  const refPeer = (c: Case): Peer => (c.flops <= CPU_REFERENCE_MAX_FLOPS ? 'tfjs-cpu' : c.bigReference ?? 'tfjs-wasm');
+  for (const peer of ['tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu'] as const) {
+    const onCpu = peer === 'tfjs-cpu';
+    const todo = rows.filter((r) => refPeer(r.c) === peer);
     if (!todo.length) continue;
-    await usePeer(onCpu ? 'tfjs-cpu' : 'tfjs-wasm');
+    await usePeer(peer);
     for (const r of todo) {
       const inputs = r.c.inputs();
       const ts = inputs.map((i) => tf.tensor(i.data, i.shape));
       const y = r.c.tfjs(ts);
       r.ref = (await y.data()) as Float32Array;
       tf.dispose([y, ...ts]);
-      r.refName = onCpu ? 'tfjs-cpu' : `tfjs-wasm (checked in float64 at ${SPOT_CHECKS} outputs)`;
+      r.refName = onCpu ? 'tfjs-cpu' : `${peer} (checked in float64 at ${SPOT_CHECKS} outputs)`;
       if (onCpu) continue;
       // The peer is only a stand-in reference: check it against the formula at sampled outputs.
       const d = inputs.map((i) => i.data);
       const idx = Array.from({ length: SPOT_CHECKS }, (_, j) => Math.floor(((j + 0.5) / SPOT_CHECKS) * r.ref!.length));
       const bad = mismatch(idx.map((i) => r.ref![i]!), idx.map((i) => r.c.exact(d, i)));
       if (bad) {
-        loud(`REFERENCE MISMATCH: tfjs-wasm ${r.c.op} ${r.c.shape} vs float64: ${bad}`);
+        loud(`REFERENCE MISMATCH: ${peer} ${r.c.op} ${r.c.shape} vs float64: ${bad}`);
         r.ref = null;
-        r.refName = 'tfjs-wasm FAILED its float64 spot check';
+        r.refName = `${peer} FAILED its float64 spot check`;
       }
     }
   }
@@ -209,7 +218,7 @@ async function run(opts: BenchOptions): Promise<number> {
     `timing: warm-up + check, then the median of ≥${plan.minSamples} samples (~${plan.budgetMs / 1000} s per kernel), ` +
       `each sample R back-to-back launches and one read-back (R chosen so a sample lasts ~${plan.sampleMs} ms)`,
   );
-  console.log(`check before timing: ${describeTolerance(FP32_TOLERANCE)}; reference tfjs-cpu up to ${CPU_REFERENCE_MAX_FLOPS / 1e9} GFLOP, else tfjs-wasm spot-checked in float64\n`);
+  console.log(`check before timing: ${describeTolerance(FP32_TOLERANCE)}; reference tfjs-cpu up to ${CPU_REFERENCE_MAX_FLOPS / 1e9} GFLOP, else tfjs-wasm (tfjs-webgpu for conv2d.dWeight: wasm lacks it) spot-checked in float64\n`);
 
   const rows: Row[] = CASES.filter((c) => !opts.quick || c.inQuick).map((c) => ({ c, ref: null, refName: '', timing: {}, failed: {} }));
   const t0 = performance.now();
@@ -221,6 +230,10 @@ async function run(opts: BenchOptions): Promise<number> {
     const phase = performance.now(), slept = rt.sleptMs;
     for (const r of rows) {
       const label = `${sys.padEnd(11)} ${r.c.op} ${r.c.shape}`;
+      if (r.c.unsupported?.[sys]) {
+        console.log(`${label}: skipped (${r.c.unsupported[sys]})`);
+        continue;
+      }
       if (!r.ref) {
         r.failed[sys] = 'no trustworthy reference';
         continue;
@@ -242,7 +255,10 @@ async function run(opts: BenchOptions): Promise<number> {
 
   const has = (s: System) => opts.systems.includes(s);
   const cell = (r: Row, s: System) => (has(s) ? fmtRate(gflops(r, s), s in r.failed) : '—');
-  console.log(`\nGFLOP/s on ${rt.adapterName} (batch 1; conv2d = 3×3, stride 1, same, bias + ReLU fused)`);
+  console.log(
+    `\nGFLOP/s on ${rt.adapterName} (batch 1; conv2d = 3×3, stride 1, same, bias + ReLU fused; ` +
+      'conv2d.dInput / conv2d.dWeight = its input / weight gradient, tfjs via runKernel Conv2DBackpropInput / Conv2DBackpropFilter)',
+  );
   printTable(
     ['op', 'shape', 'camlight', 'tfjs-webgpu', 'tfjs-wasm', 'cl/webgpu', 'cl/wasm', 'reference'],
     rows.map((r) => [
@@ -257,14 +273,25 @@ async function run(opts: BenchOptions): Promise<number> {
     ]),
     ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'left'],
   );
-  const convs = rows.filter((r) => r.c.op === 'conv2d');
-  const ratios = convs.map((r) => {
-    const a = gflops(r, 'camlight'), b = gflops(r, 'tfjs-webgpu');
-    return a && b ? a / b : null;
-  });
-  const gm = geomean(ratios);
-  const n = ratios.filter((x) => x != null).length;
-  console.log(`\ngeometric mean camlight/tfjs-webgpu over ${n} of ${convs.length} conv shapes: ${gm == null ? '—' : gm.toFixed(2) + '×'}`);
+  const geomeans: Record<string, Partial<Record<System, number | null>>> = {};
+  console.log('');
+  for (const op of ['conv2d', 'conv2d.dInput', 'conv2d.dWeight'] as const) {
+    const convs = rows.filter((r) => r.c.op === op);
+    if (!convs.length) continue;
+    geomeans[op] = {};
+    for (const peer of ['tfjs-webgpu', 'tfjs-wasm'] as const) {
+      if (!has(peer) || !has('camlight')) continue;
+      const ratios = convs.map((r) => {
+        const a = gflops(r, 'camlight'), b = gflops(r, peer);
+        return a && b ? a / b : null;
+      });
+      const gm = geomean(ratios);
+      geomeans[op]![peer] = gm;
+      const n = ratios.filter((x) => x != null).length;
+      console.log(`geometric mean ${op} camlight/${peer} over ${n} of ${convs.length} shapes: ${gm == null ? '—' : gm.toFixed(2) + '×'}`);
+    }
+  }
+  const gm = geomeans['conv2d']?.['tfjs-webgpu'] ?? null;
   console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 
   const records: BenchRecord[] = rows.map((r) => {
@@ -274,13 +301,16 @@ async function run(opts: BenchOptions): Promise<number> {
       rec.ms![s] = r.timing[s]?.ms ?? null;
     }
     if (Object.keys(r.failed).length) rec.failed = r.failed as Record<string, string>;
+    if (r.c.unsupported) rec.unsupported = r.c.unsupported;
     return rec;
   });
   const file = writeResults('kernels', {
     adapter: rt.adapterName,
     records,
     partial: opts.quick || opts.systems.length < 3,
-    extra: { lastRun: { quick: opts.quick, systems: opts.systems, camlightWait: opts.wait, geomeanConvCamlightOverTfjsWebgpu: gm } },
+    extra: {
+      lastRun: { quick: opts.quick, systems: opts.systems, camlightWait: opts.wait, geomeanConvCamlightOverTfjsWebgpu: gm, geomeanCamlightOverPeerByOp: geomeans },
+    },
   });
   console.log(`results written to ${file}`);
   return rows.reduce((a, r) => a + Object.keys(r.failed).length, 0);
@@ -288,6 +318,6 @@ async function run(opts: BenchOptions): Promise<number> {
 
 export const suite: Suite = {
   name: 'kernels',
-  describe: 'conv2d on the 16 VGG-19 shapes and a 1024³ matmul, camlight vs TensorFlow.js',
+  describe: 'conv2d and its input/weight gradients on the 16 VGG-19 shapes and a 1024³ matmul, camlight vs TensorFlow.js',
   run,
 };

@@ -139,7 +139,8 @@ export function conv2dWeightGradWithTile(
   if (t.wgx < 1 || t.cb < 1 || t.kb < 4 || t.kb % 4 !== 0 || (cv4 && t.cb % 4 !== 0)) {
     throw new ShapeError(`${op}: bad tile ${JSON.stringify(t)} (cb must be a multiple of 4 when C/groups is)`);
   }
-  const l = weightGradLaunch(g, t, Math.max(1, Math.floor(splits ?? auto.splits)));
+  const maxSplits = rt.limits.maxComputeWorkgroupsPerDimension; // splits run along workgroup z
+  const l = weightGradLaunch(g, t, Math.min(maxSplits, Math.max(1, Math.floor(splits ?? auto.splits))));
   const [gx, gy] = grid1d(l.laneBlocks, rt);
   const part = launch({
     program: weightGradProgram(g, t),

@@ -1,0 +1,341 @@
+// The models suite: end-to-end forward latency of VGG-19 at 224×224 and InceptionV3 at 299×299,
+// batch 1 and 8, for camlight and the TensorFlow.js peers on the same adapter (same
+// architecture, same seeded weights), each output checked against tfjs-wasm before it is timed,
+// and camlight's peak GPU memory during a forward against weights + two largest activations + 10 %.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Model } from '../src/nn/model.ts';
+import { init } from '../src/nn/runtime-global.ts';
+import { upload, type Tensor } from '../src/nn/tensor.ts';
+import { inceptionV3, vgg19 } from '../src/nn/zoo/index.ts';
+import type { BenchOptions, Suite, System } from './index.ts';
+import { describeTolerance, median, mismatch, uniform, type Tolerance } from './measure.ts';
+import { forwardFlops, heWeights, largestActivations, peerModel, weightBytes, withGpuErrors, type HostWeights } from './model-setup.ts';
+import { describePeer, tf, usePeer } from './peers.ts';
+import { RESULTS_DIR, fmtRatio, loud, printTable } from './table.ts';
+
+interface ModelCase {
+  model: 'vgg19' | 'inceptionV3';
+  size: number;
+  /** A layer whose output is checked besides the softmax (the CAM's usual target). */
+  tap: string;
+  build(): Model;
+}
+
+const CASES: ModelCase[] = [
+  { model: 'inceptionV3', size: 299, tap: 'mixed10', build: () => inceptionV3({ inputShape: [299, 299, 3] }) },
+  { model: 'vgg19', size: 224, tap: 'block5_pool', build: () => vgg19({ inputShape: [224, 224, 3] }) },
+];
+const BATCHES = [1, 8];
+const QUICK_BATCHES = [1];
+const WEIGHT_SEED = 7;
+/** Timed forwards per row after the warm-up (the warm-up is the checked forward). */
+const REPEATS = 3;
+const QUICK_REPEATS = 1;
+/**
+ * Softmax and tapped features vs tfjs-wasm: per element, relative to the value plus a floor
+ * relative to the largest value (probabilities near 0, ReLU outputs near 0). Far tighter than
+ * 1e-3 absolute on a 1000-way softmax, where every probability is already below 1e-2.
+ */
+const TOLERANCE: Tolerance = { rtol: 1e-3, atolOfMax: 1e-3 };
+
+/** One record of bench/results/models.json. */
+export interface ModelRecord {
+  model: string;
+  size: number;
+  batch: number;
+  /** Median ms per forward (input on the device, output read back); null: failed or not run. */
+  ms: Record<System, number | null>;
+  /** camlight's pool.stats().peakLiveBytes during a timed forward (bytes in size classes). */
+  peakBytes: { camlight: number | null };
+  /** Convolution and dense FLOPs of one forward at this batch, in GFLOP. */
+  gflop: number;
+  samples: number;
+  reference: string;
+  /** max |softmax - reference| per checked system. */
+  maxAbsDiff: Partial<Record<System, number>>;
+  memory: {
+    /** float32 bytes of all weights. */
+    weightsBytes: number;
+    /** The two largest layer outputs at this batch. */
+    largestActivationsBytes: [number, number];
+    /** (weights + two largest activations) × 1.1: the target. */
+    boundBytes: number;
+    /** Pool bytes live once the weights are set, before any forward (weights in size classes). */
+    loadedBytes: number;
+    /** Pool bytes live just before the timed forward: weights, folded batch-norm copies, input. */
+    residentBytes: number | null;
+    met: boolean | null;
+  };
+  /** Why a system has no time (a peer that cannot run this model, a mismatch). */
+  notes?: Partial<Record<System, string>>;
+}
+
+interface Row {
+  rec: ModelRecord;
+  input: Float32Array;
+  ref: { y: Float32Array; tap: Float32Array } | null;
+}
+
+const errText = (e: unknown) => (e instanceof Error ? `${e.name === 'Error' ? '' : e.name + ': '}${e.message}` : String(e));
+const MiB = (b: number | null | undefined) => (b == null ? '—' : (b / 2 ** 20).toFixed(1));
+const fmtMs = (v: number | null | undefined, note?: string) => (note ? 'FAIL' : v == null ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+
+function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+/** Compares a system's softmax and tap with the reference; throws naming the worst element. */
+function check(sys: System, row: Row, y: Float32Array, tap: Float32Array): void {
+  const ref = row.ref!;
+  const bad = mismatch(y, ref.y, TOLERANCE) ?? mismatch(tap, ref.tap, TOLERANCE);
+  row.rec.maxAbsDiff[sys] = maxAbs(y, ref.y);
+  if (bad) throw new Mismatch(`${sys} ${row.rec.model} b${row.rec.batch} vs ${row.rec.reference}: ${bad}`);
+}
+
+class Mismatch extends Error {
+  override name = 'MISMATCH';
+}
+
+/** Median ms of `repeats` calls of `forward` (each resolves once its output is on the host). */
+async function timeForwards(forward: () => Promise<void>, repeats: number): Promise<number> {
+  const ms: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await forward();
+    ms.push(performance.now() - t0);
+  }
+  return median(ms);
+}
+
+/** tfjs-wasm gives the reference outputs (and, when asked, its own times). */
+async function runWasm(c: ModelCase, m: Model, w: HostWeights, rows: Row[], time: boolean, repeats: number): Promise<void> {
+  await usePeer('tfjs-wasm');
+  const p = await peerModel(m, w, c.tap);
+  try {
+    for (const row of rows) {
+      const x = tf.tensor(row.input, [row.rec.batch, c.size, c.size, 3]);
+      try {
+        const [tapT, yT] = p.checked.predict(x) as tf.Tensor[];
+        row.ref = { y: (await yT!.data()) as Float32Array, tap: (await tapT!.data()) as Float32Array };
+        tf.dispose([tapT!, yT!]);
+        let maxP = 0, maxTap = 0;
+        for (const v of row.ref.y) maxP = Math.max(maxP, v);
+        for (const v of row.ref.tap) maxTap = Math.max(maxTap, Math.abs(v));
+        console.log(`reference ${c.model} b${row.rec.batch} (tfjs-wasm): max p ${maxP.toFixed(4)}, max |${c.tap}| ${maxTap.toFixed(3)}`);
+        if (!time) continue;
+        row.rec.maxAbsDiff['tfjs-wasm'] = 0;
+        row.rec.ms['tfjs-wasm'] = await timeForwards(async () => {
+          const y = p.model.predict(x) as tf.Tensor;
+          await y.data();
+          y.dispose();
+        }, repeats);
+        console.log(`tfjs-wasm   ${c.model} ${c.size}² b${row.rec.batch}: ${row.rec.ms['tfjs-wasm']!.toFixed(0)} ms`);
+      } finally {
+        x.dispose();
+      }
+    }
+  } finally {
+    p.dispose();
+  }
+}
+
+async function runCamlight(c: ModelCase, m: Model, rows: Row[], repeats: number): Promise<number> {
+  const rt = await init();
+  let failures = 0;
+  for (const row of rows) {
+    const b = row.rec.batch;
+    if (!row.ref) continue;
+    const x = upload(row.input, [b, c.size, c.size, 3]);
+    try {
+      const { output, taps } = m.run(x, { taps: [c.tap] });
+      const y = await output.data(), tap = await taps.get(c.tap)!.data();
+      output.dispose();
+      taps.forEach((t: Tensor) => t.dispose());
+      check('camlight', row, y, tap);
+      row.rec.memory.residentBytes = rt.stats().liveBytes;
+      rt.pool.resetPeak();
+      row.rec.ms.camlight = await timeForwards(async () => {
+        const y = m.predict(x);
+        await y.data();
+        y.dispose();
+      }, repeats);
+      const peak = rt.stats().peakLiveBytes;
+      row.rec.peakBytes.camlight = peak;
+      row.rec.memory.met = peak <= row.rec.memory.boundBytes;
+      console.log(`camlight    ${c.model} ${c.size}² b${b}: ${row.rec.ms.camlight.toFixed(0)} ms, peak ${MiB(peak)} MiB (bound ${MiB(row.rec.memory.boundBytes)} MiB)`);
+    } catch (e) {
+      failures++;
+      (row.rec.notes ??= {}).camlight = errText(e);
+      loud(`${e instanceof Mismatch ? '' : 'ERROR: '}camlight ${c.model} b${b}: ${errText(e)}`);
+    } finally {
+      x.dispose();
+    }
+  }
+  return failures;
+}
+
+async function runWebgpu(c: ModelCase, m: Model, w: HostWeights, rows: Row[], repeats: number): Promise<void> {
+  await usePeer('tfjs-webgpu');
+  const p = await peerModel(m, w, c.tap);
+  try {
+    for (const row of rows) {
+      if (!row.ref) continue;
+      const x = tf.tensor(row.input, [row.rec.batch, c.size, c.size, 3]);
+      try {
+        const [y, tap] = await withGpuErrors(async () => {
+          const [tapT, yT] = p.checked.predict(x) as tf.Tensor[];
+          const out = [(await yT!.data()) as Float32Array, (await tapT!.data()) as Float32Array];
+          tf.dispose([tapT!, yT!]);
+          return out;
+        });
+        check('tfjs-webgpu', row, y!, tap!);
+        row.rec.ms['tfjs-webgpu'] = await timeForwards(async () => {
+          const y = p.model.predict(x) as tf.Tensor;
+          await y.data();
+          y.dispose();
+        }, repeats);
+        console.log(`tfjs-webgpu ${c.model} ${c.size}² b${row.rec.batch}: ${row.rec.ms['tfjs-webgpu']!.toFixed(0)} ms`);
+      } catch (e) {
+        (row.rec.notes ??= {})['tfjs-webgpu'] = errText(e);
+        loud(`tfjs-webgpu ${c.model} b${row.rec.batch} has no time: ${errText(e)}`);
+      } finally {
+        x.dispose();
+      }
+    }
+  } finally {
+    p.dispose();
+  }
+}
+
+/** Merges this run's records into bench/results/models.json (rows of other model/size/batch kept). */
+function writeModelResults(adapter: string, records: ModelRecord[], lastRun: Record<string, unknown>): string {
+  const file = resolve(RESULTS_DIR, 'models.json');
+  const key = (r: ModelRecord) => `${r.model}@${r.size}b${r.batch}`;
+  let old: ModelRecord[] = [];
+  if (existsSync(file)) {
+    try {
+      const parsed = JSON.parse(readFileSync(file, 'utf8')) as { records?: ModelRecord[] };
+      if (Array.isArray(parsed.records)) old = parsed.records;
+    } catch {
+      console.warn(`warning: ${file} is not valid JSON; rewriting it`);
+    }
+  }
+  const fresh = new Set(records.map(key));
+  const merged = [...old.filter((r) => !fresh.has(key(r))), ...records].sort((a, b) => a.model.localeCompare(b.model) || a.size - b.size || a.batch - b.batch);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(file, JSON.stringify({ adapter, date: new Date().toISOString(), lastRun, records: merged }, null, 2) + '\n');
+  return file;
+}
+
+async function run(opts: BenchOptions): Promise<number> {
+  const rt = await init();
+  rt.setWaitMode(opts.wait);
+  const t0 = performance.now();
+  const repeats = opts.quick ? QUICK_REPEATS : REPEATS;
+  const batches = opts.quick ? QUICK_BATCHES : BATCHES;
+  const has = (s: System) => opts.systems.includes(s);
+  console.log(`adapter: ${rt.adapterName}`);
+  for (const s of opts.systems) if (s !== 'camlight') console.log(`${s}: ${await describePeer(s)}`);
+  console.log(
+    `weights: seeded He-uniform kernels, biases and batch-norm statistics (bench/model-setup.ts), the same Float32Arrays in every system; ` +
+      `tfjs models built by tfjs-layers from camlight's toKerasConfig()`,
+  );
+  console.log(
+    `timing: one checked forward (warm-up), then the median of ${repeats} forward(s), each = predict on a device-resident input + read the softmax back`,
+  );
+  console.log(`check: softmax and the tapped layer vs tfjs-wasm, ${describeTolerance(TOLERANCE)}\n`);
+
+  const records: ModelRecord[] = [];
+  let failures = 0;
+  for (const c of CASES) {
+    const phase = performance.now();
+    const m = c.build();
+    const w = heWeights(m, WEIGHT_SEED);
+    const before = rt.stats().liveBytes;
+    m.setWeights(w);
+    const loaded = rt.stats().liveBytes - before;
+    const flops = forwardFlops(m), wBytes = weightBytes(w);
+    console.log(`${c.model} ${c.size}×${c.size}: ${m.parameterCount().trainable + m.parameterCount().nonTrainable} parameters (${MiB(wBytes)} MiB), ${(flops / 1e9).toFixed(2)} GFLOP per image; built and loaded in ${((performance.now() - phase) / 1000).toFixed(1)} s`);
+    const rows: Row[] = batches.map((b) => {
+      const acts = largestActivations(m, b);
+      return {
+        input: uniform(b * c.size * c.size * 3, 100 + b, -1, 1),
+        ref: null,
+        rec: {
+          model: c.model, size: c.size, batch: b,
+          ms: { camlight: null, 'tfjs-webgpu': null, 'tfjs-wasm': null },
+          peakBytes: { camlight: null },
+          gflop: (b * flops) / 1e9, samples: repeats, reference: 'tfjs-wasm', maxAbsDiff: {},
+          memory: { weightsBytes: wBytes, largestActivationsBytes: acts, boundBytes: Math.round(1.1 * (wBytes + acts[0] + acts[1])), loadedBytes: loaded, residentBytes: null, met: null },
+        },
+      };
+    });
+    try {
+      try {
+        await runWasm(c, m, w, rows, has('tfjs-wasm'), repeats);
+      } catch (e) {
+        loud(`ERROR: the reference (tfjs-wasm) failed on ${c.model}: ${errText(e)}; nothing of this model can be checked`);
+      }
+      for (const r of rows) {
+        if (r.ref) continue;
+        failures++;
+        r.rec.notes = { 'tfjs-wasm': 'reference failed; nothing checked or timed' };
+      }
+      if (has('camlight')) failures += await runCamlight(c, m, rows, repeats);
+    } finally {
+      m.dispose();
+      rt.pool.trim();
+    }
+    if (has('tfjs-webgpu')) {
+      try {
+        await runWebgpu(c, m, w, rows, repeats);
+      } catch (e) {
+        for (const r of rows) (r.rec.notes ??= {})['tfjs-webgpu'] = errText(e);
+        loud(`tfjs-webgpu could not build ${c.model}: ${errText(e)}`);
+      }
+    }
+    records.push(...rows.map((r) => r.rec));
+    console.log(`${c.model} done in ${((performance.now() - phase) / 1000).toFixed(0)} s\n`);
+  }
+
+  console.log(`\nForward latency on ${rt.adapterName}, ms (median of ${repeats}); speed-up = peer ms / camlight ms, target ≥ 2× vs tfjs-webgpu`);
+  printTable(
+    ['model', 'input', 'batch', 'GFLOP', 'camlight', 'tfjs-webgpu', 'tfjs-wasm', 'vs webgpu', '≥2×', 'vs wasm'],
+    records.map((r) => {
+      const vs = r.ms['tfjs-webgpu'] && r.ms.camlight ? r.ms['tfjs-webgpu'] / r.ms.camlight : null;
+      return [
+        r.model, `${r.size}²`, String(r.batch), r.gflop.toFixed(1),
+        fmtMs(r.ms.camlight, r.notes?.camlight), fmtMs(r.ms['tfjs-webgpu'], r.notes?.['tfjs-webgpu']), fmtMs(r.ms['tfjs-wasm'], r.notes?.['tfjs-wasm']),
+        fmtRatio(r.ms['tfjs-webgpu'], r.ms.camlight), vs == null ? '—' : vs >= 2 ? 'yes' : 'no', fmtRatio(r.ms['tfjs-wasm'], r.ms.camlight),
+      ];
+    }),
+    ['left', 'left'],
+  );
+  console.log(
+    `\ncamlight GPU memory during a timed forward, MiB: bound = (float32 weights + two largest activations) × 1.1; loaded = pool bytes ` +
+      `after setWeights (size classes round up ≤ 25 %); resident = live before the timed forward (adds folded batch-norm copies, input); peak = pool peakLiveBytes`,
+  );
+  printTable(
+    ['model', 'batch', 'weights', 'act 1', 'act 2', 'bound', 'loaded', 'resident', 'peak', 'met'],
+    records.map((r) => {
+      const m = r.memory;
+      return [r.model, String(r.batch), MiB(m.weightsBytes), MiB(m.largestActivationsBytes[0]), MiB(m.largestActivationsBytes[1]), MiB(m.boundBytes), MiB(m.loadedBytes), MiB(m.residentBytes), MiB(r.peakBytes.camlight), m.met == null ? '—' : m.met ? 'yes' : 'NO'];
+    }),
+    ['left'],
+  );
+  const notes = records.flatMap((r) => Object.entries(r.notes ?? {}).map(([s, n]) => `${r.model} b${r.batch} ${s}: ${n}`));
+  if (notes.length) console.log(`\nnotes:\n  ${notes.join('\n  ')}`);
+  console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  const file = writeModelResults(rt.adapterName, records, { quick: opts.quick, systems: opts.systems, repeats, camlightWait: opts.wait, tolerance: describeTolerance(TOLERANCE) });
+  console.log(`results written to ${file}`);
+  return failures;
+}
+
+export const suite: Suite = {
+  name: 'models',
+  describe: 'VGG-19 (224²) and InceptionV3 (299²) forward, batch 1 and 8, camlight vs TensorFlow.js, with camlight peak GPU memory',
+  run,
+};
