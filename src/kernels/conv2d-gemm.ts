@@ -75,7 +75,7 @@ function fmaRow(s: Spec, xs: (p: number) => string, wrow: string): string {
   let out = '';
   for (let b = 0; b < nb; b++) {
     out += s.kv4
-      ? `      let w${b} = W[((${wrow} + k0) >> 2u) + ${b}];\n`
+      ? `      let w${b} = W[(${wrow} + kv${b}) >> 2u];\n`
       : `      let w${b} = vec4<f32>(${range(4).map((e) => `W[${wrow} + kk${b}_${e}]`).join(', ')});\n`;
   }
   for (let p = 0; p < s.tile.p; p++) {
@@ -120,8 +120,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let kend = (grp + 1) * u.kg;
   let c0 = grp * u.cg;
 `;
+  // Channel offsets clamped to the group's last channel (vec4: its last vec4), so a partial
+  // last block reads valid weights (its outputs are never stored) instead of past the buffer.
   if (!s.kv4) {
     for (let b = 0; b < nb; b++) for (let e = 0; e < 4; e++) c += `  let kk${b}_${e} = min(k0 + ${4 * b + e}, kend - 1);\n`;
+  } else {
+    for (let b = 0; b < nb; b++) c += `  let kv${b} = min(k0 + ${4 * b}, kend - 4);\n`;
   }
   for (let p = 0; p < P; p++) for (let b = 0; b < nb; b++) c += `  var a${p}_${b} = vec4<f32>(0.0);\n`;
   // Each pixel's output index m (or -1 when past the end) and its input origin.

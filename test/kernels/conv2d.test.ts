@@ -132,6 +132,10 @@ s('every tile variant on realistic and awkward shapes', async () => {
     for (const [j, [xs, ws, o]] of cases.entries()) if (j < 2 || i < 2 || j === 2 + (i % 2)) await runCase(xs, ws, o, t, t.kind);
   }
   await runCase([2, 7, 9, 8], [3, 3, 8, 8], { padding: 'same', strides: 2 }, tiles[0]!);
+  // vec4 channels with a partial last block (K 20 over 16-channel blocks; per group 12 over 8):
+  // the clamped weight offsets must keep the stored outputs right.
+  await runCase([1, 6, 7, 8], [3, 3, 8, 20], { padding: 'same', withBias: true }, tiles[2]!, 'partial block');
+  await runCase([1, 6, 5, 8], [3, 3, 4, 24], { padding: 'valid', groups: 2 }, tiles[0]!, 'partial block per group');
 });
 
 s('the heuristic picks the tiles the tile test covers', () => {
