@@ -2,3 +2,4 @@
 // The Node source lives in node-files.ts (import it directly; it uses `node:` modules).
 export { FileNotFoundError, memoryFiles, subFolder, joinPath, dirname, basename, describePath, type FileSource } from './files.ts';
 export { fetchFiles } from './fetch-files.ts';
+export { decodeImage, decodePng, decodeJpeg, encodePng, readImage, sniffImageFormat, ImageDecodeError, type RgbaImage, type DecodedImage, type ImageFormat } from './image.ts';
