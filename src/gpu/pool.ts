@@ -41,9 +41,13 @@ export class BufferPool {
     private maxBufferSize: number,
   ) {}
 
-  /** A buffer of at least `bytes` with exactly `usage`; its contents are undefined. */
-  acquire(bytes: number, usage: GPUBufferUsageFlags, label = ''): GPUBuffer {
-    const size = sizeClass(bytes);
+  /**
+   * A buffer of at least `bytes` with exactly `usage`; its contents are undefined. `exact`
+   * skips the size classes (only 256-byte rounding): for long-lived tensors such as weights,
+   * where a class's slack would be held for the model's lifetime.
+   */
+  acquire(bytes: number, usage: GPUBufferUsageFlags, label = '', exact = false): GPUBuffer {
+    const size = exact ? Math.max(256, Math.ceil(bytes / 256) * 256) : sizeClass(bytes);
     if (size > this.maxBufferSize) {
       throw new RangeError(
         `${label || 'tensor'} needs a ${bytes}-byte buffer but the adapter allows at most ` +

@@ -98,13 +98,17 @@ export class Runtime {
     return new Runtime(h.device, h.name, debug, h.gpu);
   }
 
-  /** A storage buffer from the pool, usable as kernel input, output and copy source/target. */
-  createStorage(bytes: number, label = ''): GPUBuffer {
+  /**
+   * A storage buffer from the pool, usable as kernel input, output and copy source/target;
+   * `exact` sizes it to the data (see BufferPool.acquire) for long-lived tensors like weights.
+   */
+  createStorage(bytes: number, label = '', exact = false): GPUBuffer {
     this.throwIfBroken();
     return this.pool.acquire(
       bytes,
       GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
       label,
+      exact,
     );
   }
 

@@ -116,23 +116,29 @@ function resolveShape(shape: readonly number[], size: number, from: readonly num
   return out;
 }
 
-/** An uninitialised tensor from the pool; kernels write their outputs into these. */
-export function empty(shape: readonly number[], rt: Runtime = runtime(), label = ''): Tensor {
+/**
+ * An uninitialised tensor from the pool; kernels write their outputs into these. `exact` sizes
+ * the buffer to the data instead of the pool's size class (for weights, kept for a model's life).
+ */
+export function empty(shape: readonly number[], rt: Runtime = runtime(), label = '', exact = false): Tensor {
   const bytes = Math.max(4, shapeSize(shape) * 4);
-  return new Tensor(shape, new Storage(rt, rt.createStorage(bytes, label || `tensor ${shape.join('x')}`)));
+  return new Tensor(shape, new Storage(rt, rt.createStorage(bytes, label || `tensor ${shape.join('x')}`, exact)));
 }
 
 /**
  * Uploads host data as a GPU tensor. `data` is row-major in the given shape (NHWC for images).
+ * `{ exact: true }` sizes the buffer to the data (weights: see empty()).
  * @example
  *   const x = upload(new Float32Array(2 * 8 * 8 * 3), [2, 8, 8, 3]);
  */
-export function upload(data: ArrayLike<number>, shape: readonly number[], rt: Runtime = runtime()): Tensor {
+export function upload(
+  data: ArrayLike<number>, shape: readonly number[], rt: Runtime = runtime(), opts: { exact?: boolean } = {},
+): Tensor {
   const n = shapeSize(shape);
   if (data.length !== n) {
     throw new ShapeError(`upload: ${data.length} values given for shape [${shape.join(', ')}], which holds ${n}`);
   }
-  const t = empty(shape, rt);
+  const t = empty(shape, rt, '', opts.exact);
   const f = data instanceof Float32Array ? data : Float32Array.from(data);
   if (n) rt.upload(t.buffer, f);
   return t;

@@ -47,6 +47,16 @@ s('the pool reuses released buffers and counts live bytes', async () => {
   assert.is(rt.stats().liveBuffers, before.liveBuffers);
 });
 
+s('exact allocations (weights) hold no size-class slack', async () => {
+  const rt = await gpu();
+  const before = rt.stats().liveBytes;
+  const n = 5000 * 1025 + 3; // a size far from any class boundary
+  const w = upload(new Float32Array(n), [n], rt, { exact: true });
+  assert.is(rt.stats().liveBytes - before, Math.ceil((n * 4) / 256) * 256);
+  assert.ok(sizeClass(n * 4) > Math.ceil((n * 4) / 256) * 256, 'a size class would have rounded up');
+  w.dispose();
+});
+
 s('read-back round-trips data and reuses staging buffers', async () => {
   const data = Float32Array.from({ length: 777 }, (_, i) => i * 0.5 - 3);
   for (let k = 0; k < 3; k++) {

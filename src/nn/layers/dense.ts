@@ -70,7 +70,7 @@ export class Dense extends StoredLayer {
     const rows = chunkRows(k, u * 4, limit);
     for (let r0 = 0, i = 0; r0 < k; r0 += rows, i++) {
       const r = Math.min(rows, k - r0);
-      this.weights.set(`kernel#${i}`, upload(data.subarray(r0 * u, (r0 + r) * u), [r, u]));
+      this.weights.set(`kernel#${i}`, upload(data.subarray(r0 * u, (r0 + r) * u), [r, u], undefined, { exact: true }));
     }
   }
 

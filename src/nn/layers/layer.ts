@@ -77,7 +77,7 @@ export abstract class StoredLayer extends Layer {
   /** Replaces one weight with host data already checked against weightSpecs. */
   setWeight(name: string, data: Float32Array, shape: number[]): void {
     this.disposeWeight(name);
-    this.weights.set(name, upload(data, shape));
+    this.weights.set(name, upload(data, shape, undefined, { exact: true }));
   }
 
   /** Copies one weight to the host (parts joined in order). */
