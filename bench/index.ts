@@ -26,6 +26,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   kernels: async () => (await import('./kernels.ts')).suite,
   models: async () => (await import('./models.ts')).suite,
   cam: async () => (await import('./cam.ts')).suite,
+  train: async () => (await import('./train.ts')).suite,
 };
 
 export const USAGE = `usage: npm run bench [-- <suite>...] [--quick] [--only ${SYSTEMS.join(',')}] [--wait sleep|spin]

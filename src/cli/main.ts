@@ -2,6 +2,7 @@
 // runs the benchmark suites. Later commands (cam, train, convert) are one entry in COMMANDS.
 import { init } from '../nn/runtime-global.ts';
 import { camCommand } from './cam.ts';
+import { trainCommand } from './train.ts';
 
 interface Command {
   summary: string;
@@ -11,6 +12,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   info: { summary: 'print the WebGPU adapter and the limits camlight will use', run: info },
   cam: { summary: 'class activation maps for images: camlight cam <images…> --model model.json [--method …]', run: camCommand },
+  train: { summary: 'train a classifier, recording CAMs every epoch: camlight train --data fashion-mnist|DIR --model …', run: trainCommand },
   bench: { summary: 'run the kernel benchmarks: camlight bench [suite] [--quick] [--only ...]', run: bench },
 };
 

@@ -1,0 +1,207 @@
+// `camlight train`: trains a classifier while recording the CAMs of a few tracked images after every
+// epoch; writes the checkpoint, one APNG per tracked image, history.json and report.html.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { METHOD_NAMES } from '../cam/methods/index.ts';
+import type { CamMethodName } from '../cam/types.ts';
+import type { Model } from '../nn/model.ts';
+import { init } from '../nn/runtime-global.ts';
+import { upload, type Tensor } from '../nn/tensor.ts';
+import { renderReport, type ReportAnimation } from '../report/index.ts';
+import { animations, sideBySide } from '../train/animation.ts';
+import { injectShortcut } from '../train/shortcut.ts';
+import { adam } from '../train/optimizers.ts';
+import { CamRecorder, historyToJSON } from '../train/recorder.ts';
+import { train, type History } from '../train/trainer.ts';
+import { triage, type TriageResult } from '../train/triage.ts';
+import type { Dataset } from '../train/data.ts';
+import { parseArgs, UsageError } from './args.ts';
+import { buildModel, loadData, parseShortcut, planData, trackedImages, ZOO_MODELS, type Tracked } from './train-setup.ts';
+
+export const TRAIN_USAGE = `usage: camlight train --data fashion-mnist|DIR --model ${ZOO_MODELS.join('|')}|model.json [options]
+
+  --data D             fashion-mnist (/usr/share/datasets/fashion-mnist; evaluated on its test split)
+                       or a folder with one sub-folder of PNG/JPEG images per class (20 % held out)
+  --model M            fashion-cnn (28×28 grey), vgg19 / inception_v3 (image folders only: 3 channels,
+                       at least 32×32 / 75×75; random weights), or a TensorFlow.js model.json
+  --freeze LAYER       freeze --model's layers up to and including LAYER (fine-tune a pretrained base)
+  --epochs N           default 5
+  --batch N            default 32
+  --lr X               Adam's learning rate (default 0.001)
+  --limit N            use only the first N training images (and at most N evaluation images)
+  --shortcut C[:P]     plant a bright frame in class C's training images with probability P (default 1);
+                       C is an index or a class name; tracked images of C get the frame too
+  --track N|FILES      N test images spread over the classes (default 8), or FILE[=CLASS],… files
+  --method NAME        ${METHOD_NAMES.join(' | ')} (default gradcam)
+  --compare M2         train a second model on the same data; side-by-side animations
+  --size HxW           input size for vgg19 / inception_v3 on an image folder (default 32x32 / 75x75)
+  --seed N             shuffling, initial weights and the validation split (default 1)
+  --out DIR            default camlight-train
+
+Writes DIR/checkpoint/ (TensorFlow.js layers format), DIR/animations/*.png (APNG: the untrained
+model's frame, epoch 0, then one frame per epoch), DIR/history.json and DIR/report.html.
+Progress goes to stderr, one line per epoch.`;
+
+function intOpt(name: string, v: string | undefined, lo: number, hi: number, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < lo || n > hi) throw new UsageError(`--${name} ${v}: expected an integer in [${lo}, ${hi}]`);
+  return n;
+}
+
+/** One trained model and its CAM history. */
+interface Run {
+  spec: string;
+  model: Model;
+  history: History;
+  recorder: CamRecorder;
+  verdicts: TriageResult[];
+}
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function trainOne(spec: string, label: string, model: Model, data: Dataset, test: Dataset, tracked: Tracked, inputs: Tensor, o: {
+  epochs: number; batch: number; lr: number; seed: number; method: CamMethodName; freeze?: string; out: string;
+}): Promise<Run> {
+  const recorder = new CamRecorder({
+    images: tracked.display, inputs, trueClasses: tracked.trueClasses, classNames: data.classNames, method: o.method, masks: tracked.masks, names: tracked.names,
+  });
+  await recorder.record(model, 0);
+  const history = await train(model, data, {
+    epochs: o.epochs, batchSize: o.batch, optimizer: adam({ lr: o.lr }), validation: test, seed: o.seed, freezeUpTo: o.freeze,
+    checkpoint: { dir: o.out },
+    onEpochEnd: async (e) => {
+      await recorder.onEpochEnd(e);
+      const camMs = recorder.history.epochs.at(-1)!.ms;
+      const val = e.valLoss === undefined ? '' : `  val_loss ${e.valLoss.toFixed(4)}  val_accuracy ${e.valAccuracy!.toFixed(4)}`;
+      console.error(`${label}epoch ${e.epoch}/${o.epochs}  loss ${e.loss.toFixed(4)}  accuracy ${e.accuracy.toFixed(4)}${val}  time ${secs(e.ms)} (+ cams ${secs(camMs)})`);
+    },
+  });
+  return { spec, model, history, recorder, verdicts: triage(recorder.history) };
+}
+
+/** history.json: the run's settings, the per-epoch curves and, per tracked image, its records and triage. */
+function historyDoc(run: Run, tracked: Tracked) {
+  const cam = historyToJSON(run.recorder.history);
+  return {
+    model: run.spec,
+    epochs: run.history.epochs,
+    trainable: run.history.trainable,
+    ...(run.history.frozenUpTo ? { frozenUpTo: run.history.frozenUpTo, cachedFeatures: run.history.cachedFeatures } : {}),
+    cam: {
+      ...cam,
+      images: cam.images.map((im, i) => ({ ...im, cue: tracked.cue[i]!, triage: run.verdicts[i]! })),
+    },
+  };
+}
+
+/**
+ * Runs `camlight train`; resolves to the exit code.
+ * @example
+ *   await trainCommand(['--data', 'fashion-mnist', '--model', 'fashion-cnn', '--epochs', '5', '--shortcut', 'Trouser']);
+ */
+export async function trainCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(TRAIN_USAGE);
+    return 0;
+  }
+  const a = parseArgs(argv, ['data', 'model', 'freeze', 'epochs', 'batch', 'lr', 'limit', 'shortcut', 'track', 'method', 'compare', 'size', 'seed', 'out'], []);
+  if (a.positional.length) throw new UsageError(`unexpected argument '${a.positional[0]}'; see --help`);
+  const data = a.values.get('data');
+  if (!data) throw new UsageError('--data is required (fashion-mnist or a folder of class folders); see --help');
+  const spec = a.values.get('model');
+  if (!spec) throw new UsageError(`--model is required (${ZOO_MODELS.join(', ')} or a model.json); see --help`);
+  const compare = a.values.get('compare');
+  const epochs = intOpt('epochs', a.values.get('epochs'), 1, 10000, 5);
+  const batch = intOpt('batch', a.values.get('batch'), 1, 4096, 32);
+  const seed = intOpt('seed', a.values.get('seed'), 0, 2 ** 31 - 1, 1);
+  const limit = a.values.has('limit') ? intOpt('limit', a.values.get('limit'), 1, 1e9, 0) : undefined;
+  const lrText = a.values.get('lr');
+  const lr = lrText === undefined ? 1e-3 : Number(lrText);
+  if (!(lr > 0 && lr < 10)) throw new UsageError(`--lr ${lrText}: expected a positive number`);
+  const method = (a.values.get('method') ?? 'gradcam') as CamMethodName;
+  if (!METHOD_NAMES.includes(method)) throw new UsageError(`--method ${method}: use one of ${METHOD_NAMES.join(', ')}`);
+  const sizeText = a.values.get('size');
+  let size: [number, number] | null = null;
+  if (sizeText !== undefined) {
+    const m = /^(\d+)x(\d+)$/i.exec(sizeText);
+    if (!m) throw new UsageError(`--size ${sizeText}: expected HxW, e.g. 75x75`);
+    size = [Number(m[1]), Number(m[2])];
+  }
+  const out = a.values.get('out') ?? 'camlight-train';
+  const freeze = a.values.get('freeze');
+
+  await init();
+  const specs = compare ? [spec, compare] : [spec];
+  const { plan, loaded } = await planData(data, specs, size);
+  const shortcut = a.values.has('shortcut') ? parseShortcut(a.values.get('shortcut')!, plan.classNames) : null;
+  const models = specs.map((s, k) => buildModel(s, plan, loaded, seed, k ? '--compare' : '--model'));
+  const m0 = models[0]!;
+  if (freeze && !m0.layers.some((l) => l.name === freeze)) {
+    throw new UsageError(`--freeze ${freeze}: model '${m0.name}' has no such layer (layers: ${m0.layers.slice(0, 8).map((l) => l.name).join(', ')}${m0.layers.length > 8 ? ', …' : ''})`);
+  }
+  const t0 = performance.now();
+  const sets = await loadData(plan, limit, seed);
+  let trainSet = sets.train;
+  let planted = 0;
+  if (shortcut) {
+    const r = injectShortcut(trainSet, { target: shortcut.target, probability: shortcut.probability, kind: 'frame', seed });
+    trainSet = r.data;
+    planted = r.modified.length;
+  }
+  const tracked = await trackedImages(plan, sets.test, a.values.get('track') ?? '8', shortcut ? { target: shortcut.target, kind: 'frame' } : null);
+  const [h, w, c] = plan.shape;
+  const inputs = upload(tracked.inputs, [tracked.names.length, h, w, c]);
+  console.error(`camlight train: ${trainSet.labels.length} training and ${sets.test.labels.length} evaluation images (${h}×${w}×${c}, ${plan.classNames.length} classes)` +
+    `${shortcut ? `; cue planted in ${planted} '${plan.classNames[shortcut.target]}' training images` : ''}; tracking ${tracked.names.length}; loaded in ${secs(performance.now() - t0)}`);
+
+  const runs: Run[] = [];
+  for (const [k, s] of specs.entries()) {
+    runs.push(await trainOne(s, compare ? `[${s}] ` : '', models[k]!, trainSet, sets.test, tracked, inputs, {
+      epochs, batch, lr, seed, method, freeze: k ? undefined : freeze, out: k ? join(out, 'compare') : out,
+    }));
+  }
+
+  const animDir = join(out, 'animations');
+  await mkdir(animDir, { recursive: true });
+  const main = runs[0]!;
+  const pngs = await animations(main.recorder.history);
+  const anims: ReportAnimation[] = [];
+  for (const [i, png] of pngs.entries()) {
+    const name = tracked.names[i]!;
+    await writeFile(join(animDir, `${name}.png`), png);
+    anims.push({ name, png, trueLabel: plan.classNames[tracked.trueClasses[i]!], triage: main.verdicts[i]!, ...(tracked.cue[i] ? { caption: 'cue planted' } : {}) });
+  }
+  const comparisons: ReportAnimation[] = [];
+  if (runs[1]) {
+    const both = await sideBySide(main.recorder.history, runs[1].recorder.history, [spec, runs[1].spec]);
+    for (const [i, png] of both.entries()) {
+      const name = `${tracked.names[i]!}.compare`;
+      await writeFile(join(animDir, `${name}.png`), png);
+      comparisons.push({ name, png, trueLabel: plan.classNames[tracked.trueClasses[i]!], caption: `${spec} (left) vs ${runs[1].spec} (right); ${runs[1].spec}: ${runs[1].verdicts[i]!.verdict}` });
+    }
+  }
+  const config = {
+    command: `camlight train ${argv.join(' ')}`, data, model: spec, ...(compare ? { compare } : {}), ...(freeze ? { freeze } : {}),
+    epochs, batch, optimizer: `adam (lr ${lr})`, limit: limit ?? 'none', seed, method,
+    shortcut: shortcut ? { class: shortcut.target, label: plan.classNames[shortcut.target], probability: shortcut.probability, kind: 'frame', planted } : 'none',
+    trainImages: trainSet.labels.length, evalImages: sets.test.labels.length, inputShape: plan.shape, classes: plan.classNames,
+  };
+  const doc = { config, ...historyDoc(main, tracked), ...(runs[1] ? { compare: historyDoc(runs[1], tracked) } : {}) };
+  await writeFile(join(out, 'history.json'), JSON.stringify(doc, null, 1));
+  const recordMs = main.recorder.history.epochs.slice(1).map((e) => e.ms);
+  const epochMs = main.history.epochs.map((e) => e.ms);
+  const notes = [
+    `${spec} on ${data}: ${trainSet.labels.length} training images, ${epochs} epoch(s). Frame 0 of each animation is the untrained model.`,
+    `Recording the CAMs of ${tracked.names.length} images took ${secs(recordMs.reduce((x, y) => x + y, 0))} over ${recordMs.length} epochs, ` +
+      `${(100 * recordMs.reduce((x, y) => x + y, 0) / Math.max(1, epochMs.reduce((x, y) => x + y, 0))).toFixed(1)} % of the epochs' time.`,
+  ];
+  await writeFile(join(out, 'report.html'), renderReport({
+    title: `camlight train: ${spec} on ${data}`, config, curves: main.history.epochs, animations: anims, comparisons, notes,
+  }));
+  inputs.dispose();
+  for (const m of models) m.dispose();
+  const counts = ['good', 'bad', 'ugly', 'unknown'].map((v) => `${main.verdicts.filter((t) => t.verdict === v).length} ${v}`).join(', ');
+  console.error(`camlight train: done in ${secs(performance.now() - t0)}; triage ${counts} → ${out}/ (checkpoint/, animations/, history.json, report.html)`);
+  return 0;
+}
