@@ -3,6 +3,7 @@
 import UPNG, { type Image as PngImage, type ImageTabs } from 'upng-js';
 import jpeg from 'jpeg-js';
 import { describePath, type FileSource } from './files.ts';
+import { encodeApng } from './png-encode.ts';
 
 /** 8-bit RGBA pixels, row-major, 4 bytes per pixel (like the DOM's ImageData). */
 export interface RgbaImage {
@@ -226,63 +227,6 @@ export function encodePng(rgba: RgbaImage | Uint8Array | Uint8ClampedArray, widt
   if (data.length !== w * h * 4) {
     throw new RangeError(`encodePng: ${data.length} bytes given for ${w}×${h} RGBA pixels, which take ${w * h * 4}`);
   }
-  const copy = new Uint8Array(data.length);
-  copy.set(data);
-  // UPNG.encode writes into a buffer of the raw size + 100 bytes and silently truncates files
-  // that compress worse (noise, small images); its compressor is used and the chunks written here.
-  const enc = (UPNG.encode as unknown as { compressPNG: CompressPng }).compressPNG([copy.buffer], w, h, 0, false);
-  const frame = enc.frames[0]!;
-  const ihdr = new Uint8Array(13);
-  const dv = new DataView(ihdr.buffer);
-  dv.setUint32(0, w);
-  dv.setUint32(4, h);
-  ihdr.set([enc.depth, enc.ctype, 0, 0, 0], 8);
-  const chunks = [pngChunk('IHDR', ihdr)];
-  if (enc.ctype === 3) {
-    // Palette entries are packed as 0xAABBGGRR.
-    const n = enc.plte.length;
-    const plte = new Uint8Array(3 * n), trns = new Uint8Array(n);
-    enc.plte.forEach((c, i) => {
-      plte.set([c & 255, (c >>> 8) & 255, (c >>> 16) & 255], 3 * i);
-      trns[i] = (c >>> 24) & 255;
-    });
-    chunks.push(pngChunk('PLTE', plte));
-    if (enc.gotAlpha) chunks.push(pngChunk('tRNS', trns));
-  }
-  chunks.push(pngChunk('IDAT', new Uint8Array(frame.cimg)), pngChunk('IEND', new Uint8Array(0)));
-  const out = new Uint8Array(PNG_MAGIC.length + chunks.reduce((a, c) => a + c.length, 0));
-  out.set(PNG_MAGIC);
-  let o = PNG_MAGIC.length;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}
-
-type CompressPng = (
-  bufs: ArrayBuffer[], w: number, h: number, ps: number, forbidPlte: boolean,
-) => { ctype: number; depth: number; plte: number[]; gotAlpha: boolean; frames: { cimg: Uint8Array }[] };
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-// length, type, data, CRC-32 of type + data (PNG specification, section 5.3).
-function pngChunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, data.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(data, 8);
-  let c = 0xffffffff;
-  for (let i = 4; i < 8 + data.length; i++) c = CRC_TABLE[(c ^ out[i]!) & 255]! ^ (c >>> 8);
-  dv.setUint32(8 + data.length, (c ^ 0xffffffff) >>> 0);
-  return out;
+  const px = data instanceof Uint8ClampedArray ? data : new Uint8ClampedArray(data.buffer, data.byteOffset, data.length);
+  return encodeApng([{ data: px, width: w, height: h }], [0]);
 }

@@ -3,3 +3,4 @@
 export { FileNotFoundError, memoryFiles, subFolder, joinPath, dirname, basename, describePath, type FileSource } from './files.ts';
 export { fetchFiles } from './fetch-files.ts';
 export { decodeImage, decodePng, decodeJpeg, encodePng, readImage, sniffImageFormat, ImageDecodeError, type RgbaImage, type DecodedImage, type ImageFormat } from './image.ts';
+export { encodeApng } from './png-encode.ts';
