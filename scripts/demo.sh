@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# `npm start`: the main job on a fresh machine — set-up (dependencies, a WebGPU adapter, the
+# Fashion-MNIST data), then `camlight train` on a Fashion-MNIST subset with a planted shortcut (a
+# bright frame around every Trouser), recording CAMs of tracked images after every epoch. Open
+# camlight-demo/report.html: framed trousers come out "ugly" (the model looks at the frame).
+# Extra arguments go to `camlight train` (e.g. `npm start -- --epochs 5 --limit 10000`).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+bash scripts/setup.sh --test-data
+node bin/camlight.js train --data fashion-mnist --model fashion-cnn --limit 3000 --epochs 3 \
+  --shortcut Trouser --track 8 --out camlight-demo "$@"
+echo "demo: open camlight-demo/report.html (animations in camlight-demo/animations/, history in camlight-demo/history.json)"
