@@ -12,8 +12,7 @@ import { checkHdf5, readH5 } from '../../src/nn/loaders/h5.ts';
 import { loadH5Model, loadH5Weights, ModelLoadError } from '../../src/nn/loaders/index.ts';
 import { Model } from '../../src/nn/model.ts';
 import { vgg19 } from '../../src/nn/zoo/vgg.ts';
-import { upload } from '../../src/nn/tensor.ts';
-import { artifactsOf, functionalModel, h5LayersOf, kerasH5, sequentialModel, tfl, tfPredict, type H5LayerSpec } from './loader-fixtures.ts';
+import { artifactsOf, functionalModel, h5LayersOf, kerasH5, sequentialModel, tfl, tfPredict, type H5LayerSpec, input, predict, rejects } from './loader-fixtures.ts';
 import { assertClose, gpu, randn, tf } from '../helpers.ts';
 
 const s = suite('nn/h5');
@@ -28,28 +27,6 @@ s.after(async () => {
 
 const SEQ_IN = [2, 9, 9, 3];
 const DAG_IN = [2, 8, 8, 4];
-const input = (shape: number[], seed: number) => randn(shape.reduce((a, b) => a * b, 1), seed);
-
-async function predict(model: Model, x: Float32Array, shape: number[]): Promise<Float32Array> {
-  const t = upload(x, shape);
-  const y = model.predict(t);
-  const out = await y.data();
-  t.dispose();
-  y.dispose();
-  return out;
-}
-
-async function rejects(p: Promise<unknown> | (() => unknown), cls: new (...a: never[]) => Error, re: RegExp[], what: string): Promise<Error> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    assert.instance(e, cls, `${what}: ${String(e)}`);
-    for (const r of re) assert.match((e as Error).message, r, `${what}: '${(e as Error).message}' lacks ${r}`);
-    return e as Error;
-  }
-  throw new Error(`${what}: expected an error`);
-}
-
 s('a whole-model .h5 (model_config + model_weights) from a path predicts like tfjs', async () => {
   for (const [tm, shape, seed] of [[sequentialModel(3), SEQ_IN, 21], [functionalModel(4), DAG_IN, 22]] as const) {
     const topology = (await artifactsOf(tm)).modelTopology;

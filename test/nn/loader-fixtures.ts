@@ -16,9 +16,37 @@ import { join } from 'node:path';
 import h5wasm from 'h5wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { float32ToHalf } from '../../src/nn/loaders/half.ts';
+import * as assert from 'uvu/assert';
+import type { Model } from '../../src/nn/model.ts';
+import { upload } from '../../src/nn/tensor.ts';
 import { randn, tf } from '../helpers.ts';
 
 export { tfl };
+
+/** Seeded input data of a shape. */
+export const input = (shape: number[], seed: number) => randn(shape.reduce((a, b) => a * b, 1), seed);
+
+/** camlight's prediction for host data, read back (tensors freed). */
+export async function predict(model: Model, x: Float32Array, shape: number[]): Promise<Float32Array> {
+  const t = upload(x, shape);
+  const y = model.predict(t);
+  const out = await y.data();
+  t.dispose();
+  y.dispose();
+  return out;
+}
+
+/** Asserts that p (or calling it) rejects with `cls` and a message matching every pattern. */
+export async function rejects(p: Promise<unknown> | (() => unknown), cls: new (...a: never[]) => Error, re: RegExp[], what: string): Promise<Error> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    assert.instance(e, cls, `${what}: ${String(e)}`);
+    for (const r of re) assert.match((e as Error).message, r, `${what}: '${(e as Error).message}' lacks ${r}`);
+    return e as Error;
+  }
+  throw new Error(`${what}: expected an error`);
+}
 
 export interface Artifacts {
   modelTopology: unknown;

@@ -11,10 +11,8 @@ import { ShapeError } from '../../src/gpu/errors.ts';
 import { memoryFiles } from '../../src/io/files.ts';
 import { fetchFiles } from '../../src/io/fetch-files.ts';
 import { convert, loadLayersModel, ModelLoadError, saveLayersModel } from '../../src/nn/loaders/index.ts';
-import type { Model } from '../../src/nn/model.ts';
-import { upload } from '../../src/nn/tensor.ts';
-import { artifactsOf, functionalModel, layersFolder, sequentialModel, tfl, tfPredict, withWeights, writeFolder, type Variant } from './loader-fixtures.ts';
-import { assertClose, gpu, randn, tf } from '../helpers.ts';
+import { artifactsOf, functionalModel, layersFolder, sequentialModel, tfl, tfPredict, withWeights, writeFolder, type Variant, input, predict, rejects } from './loader-fixtures.ts';
+import { assertClose, gpu, tf } from '../helpers.ts';
 
 const s = suite('nn/loaders');
 let tmp = '';
@@ -28,28 +26,6 @@ s.after(async () => {
 
 const SEQ_IN = [2, 9, 9, 3];
 const DAG_IN = [3, 8, 8, 4];
-const input = (shape: number[], seed: number) => randn(shape.reduce((a, b) => a * b, 1), seed);
-
-async function predict(model: Model, x: Float32Array, shape: number[]): Promise<Float32Array> {
-  const t = upload(x, shape);
-  const y = model.predict(t);
-  const out = await y.data();
-  t.dispose();
-  y.dispose();
-  return out;
-}
-
-async function rejects(p: Promise<unknown>, cls: new (...a: never[]) => Error, re: RegExp[], what: string): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, cls, `${what}: ${String(e)}`);
-    for (const r of re) assert.match((e as Error).message, r, `${what}: '${(e as Error).message}' lacks ${r}`);
-    return e as Error;
-  }
-  throw new Error(`${what}: expected an error`);
-}
-
 s('float32 Sequential from a folder on disk predicts like tfjs (softmax atol 1e-4)', async () => {
   const tm = sequentialModel();
   const { modelJson, files } = layersFolder(await artifactsOf(tm));
