@@ -6,10 +6,10 @@ import { relu } from '../kernels/elementwise.ts';
 import type { Activation } from '../kernels/program.ts';
 import { rules } from '../nn/gradients.ts';
 
-type Rule = (dy: import('../nn/tensor.ts').Tensor, saved: import('../nn/tensor.ts').Tensor[]) => (import('../nn/tensor.ts').Tensor | null)[];
+import type { Rule } from '../nn/tape.ts';
 
 const isRelu = (a: Activation | undefined) => a === 'relu' || a === 'relu6';
-const guard = (act: Activation | undefined, r: Rule): Rule => (isRelu(act) ? (dy, saved) => r(relu(dy), saved) : r);
+const guard = (act: Activation | undefined, r: Rule): Rule => (isRelu(act) ? (dy, saved, needs) => r(relu(dy), saved, needs) : r);
 
 /**
  * Runs f (which records a forward pass on a tape) with guided ReLU rules; the rules are chosen
@@ -21,9 +21,9 @@ const guard = (act: Activation | undefined, r: Rule): Rule => (isRelu(act) ? (dy
 export function withGuidedRelu<T>(f: () => T): T {
   const saved = { affine: rules.affine, conv2d: rules.conv2d, depthwiseConv2d: rules.depthwiseConv2d, matmul: rules.matmul };
   rules.affine = (act, scale) => guard(act, saved.affine(act, scale));
-  rules.conv2d = (opts, hasBias) => guard(opts.activation, saved.conv2d(opts, hasBias));
-  rules.depthwiseConv2d = (opts, hasBias) => guard(opts.activation, saved.depthwiseConv2d(opts, hasBias));
-  rules.matmul = (ta, tb, act, hasBias) => guard(act, saved.matmul(ta, tb, act, hasBias));
+  rules.conv2d = (opts, hasBias, xs, ws) => guard(opts.activation, saved.conv2d(opts, hasBias, xs, ws));
+  rules.depthwiseConv2d = (opts, hasBias, xs, ws) => guard(opts.activation, saved.depthwiseConv2d(opts, hasBias, xs, ws));
+  rules.matmul = (ta, tb, act, hasBias, as, bs) => guard(act, saved.matmul(ta, tb, act, hasBias, as, bs));
   try {
     return f();
   } finally {

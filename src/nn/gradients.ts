@@ -1,6 +1,9 @@
 // The backward rules of every differentiable op, in one table (as tinygrad's gradient.py):
 // each takes the op's attributes and returns a function from the output gradient dy and the
 // saved tensors to the input gradients. Shapes follow the forward's shape comment.
+// `needs[i]` says whether input i wants a gradient; a rule computes only those (a CAM pass never
+// launches a weight gradient, training never the input image's gradient) and returns null for
+// the rest. Rules whose gradients cost one cheap kernel each still honour it, for uniformity.
 import type { Activation } from '../kernels/program.ts';
 import { activationGrad, div, mul, mulScalar } from '../kernels/elementwise.ts';
 import { broadcastTo, sum, sumToShape } from '../kernels/reduce.ts';
@@ -21,8 +24,10 @@ import {
   meanSquaredErrorGrad, softmaxCrossEntropyGrad, sparseSoftmaxCrossEntropyGrad,
 } from '../kernels/losses.ts';
 import { zeros, type Tensor } from './tensor.ts';
+import type { Rule } from './tape.ts';
 
-type Rule = (dy: Tensor, saved: Tensor[]) => (Tensor | null)[];
+/** f() when `need`, else null: one gradient computed only if it is wanted. */
+const when = (need: boolean | undefined, f: () => Tensor): Tensor | null => (need ? f() : null);
 
 /** dy written at `begin` inside zeros of `shape`: the adjoint of a slice. */
 function padTo(dy: Tensor, shape: readonly number[], begin: number[]): Tensor {
@@ -42,13 +47,22 @@ function fitBatch(d: Tensor, shape: readonly number[]): Tensor {
 
 export const rules = {
   // y = a + b (broadcast): da = Σ_broadcast dy, db likewise
-  add: (aShape: readonly number[], bShape: readonly number[]): Rule => (dy) => [sumToShape(dy, aShape), sumToShape(dy, bShape)],
+  add: (aShape: readonly number[], bShape: readonly number[]): Rule => (dy, _, n) => [
+    when(n[0], () => sumToShape(dy, aShape)), when(n[1], () => sumToShape(dy, bShape)),
+  ],
   // y = a - b
-  sub: (aShape: readonly number[], bShape: readonly number[]): Rule => (dy) => [sumToShape(dy, aShape), sumToShape(mulScalar(dy, -1), bShape)],
-  // y = a ⊙ b: da = Σ dy ⊙ b, db = Σ dy ⊙ a        saved: [a, b]
-  mul: (): Rule => (dy, [a, b]) => [sumToShape(mul(dy, b!), a!.shape), sumToShape(mul(dy, a!), b!.shape)],
-  // y = a / b: da = Σ dy / b, db = Σ -dy ⊙ y / b    saved: [a, b, y]
-  div: (): Rule => (dy, [a, b, y]) => [sumToShape(div(dy, b!), a!.shape), sumToShape(mulScalar(div(mul(dy, y!), b!), -1), b!.shape)],
+  sub: (aShape: readonly number[], bShape: readonly number[]): Rule => (dy, _, n) => [
+    when(n[0], () => sumToShape(dy, aShape)), when(n[1], () => sumToShape(mulScalar(dy, -1), bShape)),
+  ],
+  // y = a ⊙ b: da = Σ dy ⊙ b, db = Σ dy ⊙ a        saved: [a if db wanted, b if da wanted]
+  mul: (aShape: readonly number[], bShape: readonly number[]): Rule => (dy, [a, b], n) => [
+    when(n[0], () => sumToShape(mul(dy, b!), aShape)), when(n[1], () => sumToShape(mul(dy, a!), bShape)),
+  ],
+  // y = a / b: da = Σ dy / b, db = Σ -dy ⊙ y / b    saved: [b, y if db wanted]
+  div: (aShape: readonly number[], bShape: readonly number[]): Rule => (dy, [b, y], n) => [
+    when(n[0], () => sumToShape(div(dy, b!), aShape)),
+    when(n[1], () => sumToShape(mulScalar(div(mul(dy, y!), b!), -1), bShape)),
+  ],
   // y = act(x · scale + shift): dx = act'(·) ⊙ dy · scale   saved: [y]
   affine: (act: Activation, scale: number): Rule => (dy, [y]) => [activationGrad(dy, y!, act, scale)],
   // y = Σ_axes x (keepDims or not): dx = broadcast of dy back over the summed axes
@@ -56,32 +70,40 @@ export const rules = {
   // y = act(op(a)·op(b) + bias), a:(B?,M,K) b:(B?,K,N) (before the transposes) y:(B?,M,N)
   //   with g = act'(y) ⊙ dy:   da = g·bᵀ, db = aᵀ·g (transposed back to each operand's layout),
   //   summed over the batch where an operand's batch of 1 was broadcast; dbias = Σ_rows g.
-  //   saved: [a, b, y]
-  matmul: (ta: boolean, tb: boolean, act: Activation, hasBias: boolean): Rule => (dy, [a, b, y]) => {
-    const g = act === 'linear' ? dy : activationGrad(dy, y!, act);
-    // op(a)·op(b) = y  ⇒  d op(a) = g·op(b)ᵀ, d op(b) = op(a)ᵀ·g; each written in stored layout:
-    const da = ta ? matmul(b!, g, { transposeA: tb, transposeB: true }) : matmul(g, b!, { transposeB: !tb });
-    const db = tb ? matmul(g, a!, { transposeA: true, transposeB: ta }) : matmul(a!, g, { transposeA: !ta });
-    return [fitBatch(da, a!.shape), fitBatch(db, b!.shape), hasBias ? sum(g, g.shape.slice(0, -1).map((_, i) => i)) : null];
-  },
+  //   saved: [a if db wanted, b if da wanted, y if act is not linear]
+  matmul: (ta: boolean, tb: boolean, act: Activation, hasBias: boolean, aShape: readonly number[], bShape: readonly number[]): Rule =>
+    (dy, [a, b, y], n) => {
+      const g = act === 'linear' ? dy : activationGrad(dy, y!, act);
+      // op(a)·op(b) = y  ⇒  d op(a) = g·op(b)ᵀ, d op(b) = op(a)ᵀ·g; each written in stored layout:
+      const da = when(n[0], () =>
+        fitBatch(ta ? matmul(b!, g, { transposeA: tb, transposeB: true }) : matmul(g, b!, { transposeB: !tb }), aShape));
+      const db = when(n[1], () =>
+        fitBatch(tb ? matmul(g, a!, { transposeA: true, transposeB: ta }) : matmul(a!, g, { transposeA: !ta }), bShape));
+      return hasBias ? [da, db, when(n[2], () => sum(g, g.shape.slice(0, -1).map((_, i) => i)))] : [da, db];
+    },
   // y = act(conv2d(x, w) + b), x:(N,H,W,C) w:(KH,KW,C/g,K) y:(N,OH,OW,K); with g = act'(y) ⊙ dy:
   //   dx = the transposed convolution of g with w, dw = Σ_{n,oh,ow} x-patch ⊗ g, db = Σ g
-  //   saved: [x, w, y?]
-  conv2d: (opts: Conv2dOptions, hasBias: boolean): Rule => (dy, [x, w, y]) => {
-    const act = opts.activation ?? 'linear';
-    const g = act === 'linear' ? dy : activationGrad(dy, y!, act);
-    const out: (Tensor | null)[] = [conv2dInputGrad(g, w!, x!.shape, opts), conv2dWeightGrad(x!, g, w!.shape, opts)];
-    if (hasBias) out.push(conv2dBiasGrad(g));
-    return out;
-  },
+  //   saved: [x if dw wanted, w if dx wanted, y if act is not linear]
+  conv2d: (opts: Conv2dOptions, hasBias: boolean, xShape: readonly number[], wShape: readonly number[]): Rule =>
+    (dy, [x, w, y], n) => {
+      const act = opts.activation ?? 'linear';
+      const g = act === 'linear' ? dy : activationGrad(dy, y!, act);
+      const out = [when(n[0], () => conv2dInputGrad(g, w!, xShape, opts)), when(n[1], () => conv2dWeightGrad(x!, g, wShape, opts))];
+      if (hasBias) out.push(when(n[2], () => conv2dBiasGrad(g)));
+      return out;
+    },
   // y = act(depthwiseConv2d(x, w) + b), w:(KH,KW,C,M) y:(N,OH,OW,C·M); as conv2d per channel
-  depthwiseConv2d: (opts: Omit<Conv2dOptions, 'groups'>, hasBias: boolean): Rule => (dy, [x, w, y]) => {
-    const act = opts.activation ?? 'linear';
-    const g = act === 'linear' ? dy : activationGrad(dy, y!, act);
-    const out: (Tensor | null)[] = [depthwiseConv2dInputGrad(g, w!, x!.shape, opts), depthwiseConv2dWeightGrad(x!, g, w!.shape, opts)];
-    if (hasBias) out.push(conv2dBiasGrad(g));
-    return out;
-  },
+  depthwiseConv2d: (opts: Omit<Conv2dOptions, 'groups'>, hasBias: boolean, xShape: readonly number[], wShape: readonly number[]): Rule =>
+    (dy, [x, w, y], n) => {
+      const act = opts.activation ?? 'linear';
+      const g = act === 'linear' ? dy : activationGrad(dy, y!, act);
+      const out = [
+        when(n[0], () => depthwiseConv2dInputGrad(g, w!, xShape, opts)),
+        when(n[1], () => depthwiseConv2dWeightGrad(x!, g, wShape, opts)),
+      ];
+      if (hasBias) out.push(when(n[2], () => conv2dBiasGrad(g)));
+      return out;
+    },
   // y = concat(xs, axis): each dx_i is dy's slice along the axis
   concat: (shapes: (readonly number[])[], axis: number): Rule => (dy) => concatGrad(dy, shapes, axis),
   // y = slice(x, begin, size): dx = dy placed at begin inside zeros of x's shape (a pad)
@@ -103,9 +125,9 @@ export const rules = {
   sparseSoftmaxCrossEntropy: (): Rule => (dLoss, [p, classes]) => [sparseSoftmaxCrossEntropyGrad(dLoss, p!, classes!), null],
   // loss = mean (pred - target)²: dpred = 2·dLoss·(pred - target)/n, dtarget = -dpred
   //   saved: [pred, target]
-  meanSquaredError: (): Rule => (dLoss, [pred, target]) => {
+  meanSquaredError: (): Rule => (dLoss, [pred, target], n) => {
     const d = meanSquaredErrorGrad(dLoss, pred!, target!);
-    return [d, mulScalar(d, -1)];
+    return [n[0] ? d : null, when(n[1], () => mulScalar(d, -1))];
   },
   // y = maxPool2d(x): dy routed to each window's first maximum (row-major), as TensorFlow
   //   saved: [x]
@@ -127,13 +149,12 @@ export const rules = {
   },
   // y = (x - m)/√(v + ε)·γ + β with fixed statistics (inference): dx = dy·γ/√(v + ε), which is
   //   the same kernel applied to dy with a zero mean and no β; dγ = Σ dy·(x - m)/√(v + ε);
-  //   dβ = Σ dy.   saved: [x, m, v, γ?]
-  batchNorm: (epsilon: number, hasGamma: boolean, hasBeta: boolean): Rule => (dy, [x, m, v, gamma]) => {
-    const dx = batchNorm(dy, { mean: zeros(v!.shape), variance: v!, gamma, epsilon });
+  //   dβ = Σ dy.   saved: [x if dγ wanted, m, v, γ?]
+  batchNorm: (epsilon: number, hasGamma: boolean, hasBeta: boolean): Rule => (dy, [x, m, v, gamma], n) => {
     const axes = dy.shape.slice(0, -1).map((_, i) => i);
-    const out: (Tensor | null)[] = [dx];
-    if (hasGamma) out.push(sum(mul(dy, batchNorm(x!, { mean: m!, variance: v!, epsilon })), axes));
-    if (hasBeta) out.push(sum(dy, axes));
+    const out = [when(n[0], () => batchNorm(dy, { mean: zeros(v!.shape), variance: v!, gamma, epsilon }))];
+    if (hasGamma) out.push(when(n[1], () => sum(mul(dy, batchNorm(x!, { mean: m!, variance: v!, epsilon })), axes)));
+    if (hasBeta) out.push(when(n[hasGamma ? 2 : 1], () => sum(dy, axes)));
     return out;
   },
   // y = reshape(x)

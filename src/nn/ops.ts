@@ -35,14 +35,14 @@ export function sub(a: Tensor, b: Tensor): Tensor {
 /** a ⊙ b with broadcasting. */
 export function mul(a: Tensor, b: Tensor): Tensor {
   const y = ew.mul(a, b);
-  record('mul', [a, b], y, [a, b], rules.mul());
+  record('mul', [a, b], y, (n) => [n[1] ? a : undefined, n[0] ? b : undefined], rules.mul(a.shape, b.shape));
   return y;
 }
 
 /** a / b with broadcasting. */
 export function div(a: Tensor, b: Tensor): Tensor {
   const y = ew.div(a, b);
-  record('div', [a, b], y, [a, b, y], rules.div());
+  record('div', [a, b], y, (n) => [b, n[1] ? y : undefined], rules.div(a.shape, b.shape));
   return y;
 }
 
@@ -97,9 +97,9 @@ export function matmul(a: Tensor, b: Tensor, opts: mm.MatmulOptions = {}): Tenso
   const y = mm.matmul(a, b, opts);
   const act = opts.activation ?? 'linear';
   const inputs = opts.bias ? [a, b, opts.bias] : [a, b];
-  const rule = rules.matmul(!!opts.transposeA, !!opts.transposeB, act, !!opts.bias);
-  record('matmul', inputs, y, act === 'linear' ? [a, b] : [a, b, y], (dy, saved) =>
-    rule(dy, act === 'linear' ? [saved[0]!, saved[1]!] : saved).slice(0, inputs.length));
+  const rule = rules.matmul(!!opts.transposeA, !!opts.transposeB, act, !!opts.bias, a.shape, b.shape);
+  // a is read only by db, b only by da; y only by a non-linear epilogue's derivative.
+  record('matmul', inputs, y, (n) => [n[1] ? a : undefined, n[0] ? b : undefined, act === 'linear' ? undefined : y], rule);
   return y;
 }
 
@@ -111,7 +111,9 @@ export function matmul(a: Tensor, b: Tensor, opts: mm.MatmulOptions = {}): Tenso
 export function conv2d(x: Tensor, w: Tensor, opts: cv.Conv2dOptions = {}): Tensor {
   const y = cv.conv2d(x, w, opts);
   const linear = (opts.activation ?? 'linear') === 'linear';
-  record('conv2d', opts.bias ? [x, w, opts.bias] : [x, w], y, linear ? [x, w] : [x, w, y], rules.conv2d(opts, !!opts.bias));
+  // x is read only by dW, w only by dX: a CAM pass (weights untracked) retains no layer input.
+  record('conv2d', opts.bias ? [x, w, opts.bias] : [x, w], y, (n) => [n[1] ? x : undefined, n[0] ? w : undefined, linear ? undefined : y],
+    rules.conv2d(opts, !!opts.bias, x.shape, w.shape));
   return y;
 }
 
@@ -119,7 +121,8 @@ export function conv2d(x: Tensor, w: Tensor, opts: cv.Conv2dOptions = {}): Tenso
 export function depthwiseConv2d(x: Tensor, w: Tensor, opts: Omit<cv.Conv2dOptions, 'groups'> = {}): Tensor {
   const y = cv.depthwiseConv2d(x, w, opts);
   const linear = (opts.activation ?? 'linear') === 'linear';
-  record('depthwiseConv2d', opts.bias ? [x, w, opts.bias] : [x, w], y, linear ? [x, w] : [x, w, y], rules.depthwiseConv2d(opts, !!opts.bias));
+  record('depthwiseConv2d', opts.bias ? [x, w, opts.bias] : [x, w], y, (n) => [n[1] ? x : undefined, n[0] ? w : undefined, linear ? undefined : y],
+    rules.depthwiseConv2d(opts, !!opts.bias, x.shape, w.shape));
   return y;
 }
 
@@ -244,7 +247,9 @@ export function batchNorm(x: Tensor, p: bn.BatchNormParams): Tensor {
   const y = bn.batchNorm(x, p);
   const eps = p.epsilon ?? 1e-3;
   const inputs = [x, ...(p.gamma ? [p.gamma] : []), ...(p.beta ? [p.beta] : [])];
-  record('batchNorm', inputs, y, [x, p.mean, p.variance, ...(p.gamma ? [p.gamma] : [])], rules.batchNorm(eps, !!p.gamma, !!p.beta));
+  // x is read only by dγ (the normalised input); dx needs only the variance and γ.
+  record('batchNorm', inputs, y, (n) => [p.gamma && n[1] ? x : undefined, p.mean, p.variance, p.gamma],
+    rules.batchNorm(eps, !!p.gamma, !!p.beta));
   return y;
 }
 

@@ -9,13 +9,29 @@ import { fill, keep, scope, Tensor } from './tensor.ts';
 /** Computes the input gradients of one recorded op from the gradient of its output. */
 export type Backward = (dy: Tensor) => (Tensor | null)[];
 
+/**
+ * A gradient rule: from the output gradient, the retained tensors (in `save` order; `undefined`
+ * where `save` left one out) and which inputs need a gradient, to one gradient per input (`null`
+ * where none is needed). `needs[i]` is false for an input that no watched tensor flows into
+ * (a layer's weights during a CAM pass, the input image during training): the rule must then
+ * skip that gradient's kernels entirely, as tfjs's per-input gradient thunks do.
+ */
+export type Rule = (dy: Tensor, saved: (Tensor | undefined)[], needs: readonly boolean[]) => (Tensor | null)[];
+
+/**
+ * What an op retains for its backward: a fixed list, or a function of the inputs that need a
+ * gradient (a convolution keeps x only for dW, w only for dX), so that a CAM pass holds no
+ * activation that only a weight gradient would read.
+ */
+export type SaveSpec = readonly Tensor[] | ((needs: readonly boolean[]) => readonly (Tensor | undefined)[]);
+
 interface Entry {
   op: string;
   inputs: Tensor[];
   output: Tensor;
   backward: Backward;
   /** Views the rule reads in backward (inputs or output), kept alive until the tape closes. */
-  saved: Tensor[];
+  saved: (Tensor | undefined)[];
 }
 
 class Tape {
@@ -51,23 +67,22 @@ export function watch(t: Tensor): Tensor {
 
 /**
  * Called by every differentiable op after its forward. Records the op only when a tape is open
- * and one of its inputs is tracked. `save` lists the tensors the rule will read in backward;
- * the tape holds views of them so that the caller may dispose its own handles.
- * The rule receives retained views in the same order as `save`.
+ * and one of its inputs is tracked. `save` lists the tensors the rule will read in backward
+ * (or chooses them from which inputs need a gradient); the tape holds views of them so that the
+ * caller may dispose its own handles. The rule receives retained views in the same order as
+ * `save`, and `needs`: which inputs are tracked, i.e. which gradients are wanted.
  */
-export function record(
-  op: string,
-  inputs: Tensor[],
-  output: Tensor,
-  save: Tensor[],
-  rule: (dy: Tensor, saved: Tensor[]) => (Tensor | null)[],
-): void {
+export function record(op: string, inputs: Tensor[], output: Tensor, save: SaveSpec, rule: Rule): void {
   const tape = tapes[tapes.length - 1];
-  if (!tape || !inputs.some((t) => tape.tracked.has(t))) return;
+  if (!tape) return;
+  // Tracking only grows forwards, so what is tracked now is what the backward will want.
+  const needs = inputs.map((t) => tape.tracked.has(t));
+  if (!needs.some(Boolean)) return;
+  const list = typeof save === 'function' ? save(needs) : save;
   // Views share storage (reference counted) and are taken out of any scope.
-  const saved = save.map((t) => keep(t.reshape(t.shape)));
+  const saved = list.map((t) => (t ? keep(t.reshape(t.shape)) : undefined));
   tape.tracked.add(output);
-  tape.entries.push({ op, inputs, output, saved, backward: (dy) => rule(dy, saved) });
+  tape.entries.push({ op, inputs, output, saved, backward: (dy) => rule(dy, saved, needs) });
 }
 
 export interface ValueAndGrad {
@@ -97,7 +112,7 @@ export function valueAndGrad(f: () => Tensor, wrt: Tensor[], dy?: Tensor): Value
     value = scope(() => f());
   } catch (e) {
     tapes.pop();
-    for (const e2 of tape.entries) for (const s of e2.saved) s.dispose();
+    for (const e2 of tape.entries) for (const s of e2.saved) s?.dispose();
     throw e;
   }
   tapes.pop();
@@ -146,11 +161,11 @@ export function valueAndGrad(f: () => Tensor, wrt: Tensor[], dy?: Tensor): Value
           } else grads.set(input, d);
         });
       }
-      for (const s of e.saved) s.dispose();
+      for (const s of e.saved) s?.dispose();
       e.saved = [];
     }
   } catch (err) {
-    for (const e of tape.entries) for (const s of e.saved) s.dispose();
+    for (const e of tape.entries) for (const s of e.saved) s?.dispose();
     for (const g of grads.values()) g.dispose();
     throw err;
   }
