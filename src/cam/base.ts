@@ -65,6 +65,16 @@ async function runMethod(job: Job, x: Tensor, plan: TargetPlan, hostTargets: num
   }
 }
 
+/**
+ * SmoothGrad's noise for sample `sample` of a run with `seed`: n seeded standard normal values
+ * (Mulberry32 + Box–Muller), exported so a caller (or a test) can reproduce the noisy copies.
+ * @example
+ *   const z = smoothGradNoise(x.size, 1, 0);   // the first copy is x + σ·z
+ */
+export function smoothGradNoise(n: number, seed: number, sample: number): Float32Array {
+  return gaussian(n, seed * 1000003 + sample);
+}
+
 /** Seeded standard normal values (Mulberry32 + Box–Muller). */
 function gaussian(n: number, seed: number): Float32Array {
   let a = seed >>> 0;
@@ -172,7 +182,7 @@ export async function cam(model: Model, x: Tensor, opts: CamOptions = {}): Promi
       });
       let acc: Tensor | null = null;
       for (let s = 0; s < sg.samples; s++) {
-        const noise = gaussian(xs.length, (sg.seed ?? 1) * 1000003 + s);
+        const noise = smoothGradNoise(xs.length, sg.seed ?? 1, s);
         for (let i = 0; i < noise.length; i++) noise[i] = xs[i]! + sigma[Math.floor(i / per)]! * noise[i]!;
         const raw = await scopeAsync(async () => {
           const r = await runMethod(job, upload(noise, x.shape), runPlan, hostTargets);

@@ -1,6 +1,6 @@
 // camlight/cam: class activation maps on the GPU. cam() runs any method; the helpers pick
 // layers and targets; each method lives in methods/ with its paper and equation.
-export { cam, gradCam } from './base.ts';
+export { cam, gradCam, smoothGradNoise } from './base.ts';
 export { autoLayer, camCandidates, resolveLayers, layerInfo } from './layer-select.ts';
 export { planTargets, scoreHead, type TargetPlan, type Head } from './targets.ts';
 export { METHODS, METHOD_NAMES, getMethod } from './methods/index.ts';
