@@ -130,7 +130,8 @@ export async function cam(model: Model, x: Tensor, opts: CamOptions = {}): Promi
   const plan = planTargets(opts.target, N, classes, opts.labels);
   const K = rowsPerImage(plan);
   const kk = Math.min(classes, Math.max(opts.topk ?? 5, K));
-  const layers = method.kind === 'saliency' ? [] : resolveLayers(model, opts.layer ?? 'auto');
+  const layerWarnings: string[] = [];
+  const layers = method.kind === 'saliency' ? [] : resolveLayers(model, opts.layer ?? 'auto', layerWarnings);
   const sg = opts.smoothGrad;
   if (sg && (!Number.isInteger(sg.samples) || sg.samples < 1 || !(sg.noise >= 0))) {
     throw new Error(`smoothGrad: samples (${sg.samples}) must be a positive integer and noise (${sg.noise}) ≥ 0`);
@@ -140,7 +141,7 @@ export async function cam(model: Model, x: Tensor, opts: CamOptions = {}): Promi
   const centring = opts.eigenCentring ?? 'centred';
   if (centring !== 'centred' && centring !== 'uncentred') throw new Error(`eigenCentring '${String(centring)}': use 'centred' (pytorch-grad-cam's Eigen-CAM) or 'uncentred' (the paper's Eq. 4)`);
   const job: Job = { model, head, method, layers, size: [H, W], kk, scoreCamBatch, centred: centring === 'centred' };
-  const warnings = method.kind === 'guided' ? [GUIDED_WARNING] : [];
+  const warnings = [...layerWarnings, ...(method.kind === 'guided' ? [GUIDED_WARNING] : [])];
 
   let layer: CamLayerInfo;
   if (method.kind === 'saliency') layer = { name: inputLayerName(model), height: H, width: W, channels: x.shape[3]! };
