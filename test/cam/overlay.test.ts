@@ -60,8 +60,8 @@ s('viridis and inferno: matplotlib\'s values at 0, 0.5, 1 and monotonic luminanc
       prev = y;
     }
   }
-  // Zucker's polynomial coefficients: the value at 0 is c0 and at 1 the coefficient sum.
-  assertClose(viridisRgb(0), [0.2777273272234177, 0.005407344544966578, 0.3340998053353061], { atol: 1e-15, what: 'viridis c0' });
+  // (No check of the fit's own coefficients: they would be the implementation's constants copied
+  // back; matplotlib's table above is the independent reference.)
 });
 
 s('LUT indexing rounds, clamps and maps NaN to 0; unknown colormaps name the choices', () => {
