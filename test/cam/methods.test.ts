@@ -259,6 +259,19 @@ s('smoothGrad: noise 0 reproduces the method; noise > 0 is seeded (same seed sam
   });
 });
 
+s('top-2 for the methods tested above with per-image targets only: each row is the map of its class asked for directly (saliency, guided-gradcam, eigengradcam, scorecam)', async () => {
+  const x = upload(xh, SHAPE);
+  for (const method of ['saliency', 'guided-gradcam', 'eigengradcam', 'scorecam'] as CamMethodName[]) {
+    const top = await cam(model, x, { method, layer: 'feat', target: { topK: 2 } });
+    for (let k = 0; k < 2; k++) {
+      const classes = [0, 1].map((n) => top.images[n * 2 + k]!.target);
+      const direct = await cam(model, x, { method, layer: 'feat', target: classes });
+      for (let n = 0; n < N; n++) assertClose(top.images[n * 2 + k]!.map.values, direct.images[n]!.map.values, { rtol: 0, atol: 1e-5, what: `${method} image ${n} top-${k + 1}` });
+    }
+    assert.not.equal(top.images[0]!.target, top.images[1]!.target);
+  }
+});
+
 s('several layers: each map up-sampled to the input size, averaged, normalised', async () => {
   const x = upload(xh, SHAPE);
   const both = await cam(model, x, { layer: ['c1', 'feat'] });
