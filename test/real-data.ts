@@ -3,6 +3,7 @@
 // by scripts/setup.sh --test-data into .cache/skimage/data. Environment variables override both.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { Test } from 'uvu';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -53,4 +54,35 @@ export function fashionMnistFile(name: string): string {
   const p = join(dir, name);
   if (!existsSync(p)) throw new Error(`${p} does not exist`);
   return p;
+}
+
+/** Why skimage's photographs are unavailable, or null when they are there. */
+export const missingSkimage = (): string | null =>
+  skimageDataDir() ? null : "skimage's photographs are missing: run `bash scripts/setup.sh --test-data` or set CAMLIGHT_SKIMAGE_DATA";
+
+/** Why Fashion-MNIST is unavailable, or null when it is there. */
+export const missingFashionMnist = (): string | null =>
+  fashionMnistDir() ? null : 'Fashion-MNIST is missing: apt-get install dataset-fashion-mnist, or set CAMLIGHT_FASHION_MNIST';
+
+/** Skipped tests and why, printed by test/run.ts before its summary. */
+const skipped: { test: string; why: string }[] = ((globalThis as { CAMLIGHT_SKIPPED?: { test: string; why: string }[] }).CAMLIGHT_SKIPPED ??= []);
+
+/**
+ * Declares a test that needs a data set. With the data it is an ordinary test. Without it: in
+ * CI (or CAMLIGHT_STRICT=1) it fails with `missing`'s message; elsewhere it is uvu's skip
+ * (counted as skipped, not passed) and the runner lists it with the reason.
+ * @example
+ *   dataTest(s, 'decodes chelsea.png', missingSkimage, () => { … });
+ */
+export function dataTest<T>(s: Test<T>, name: string, missing: () => string | null, fn: (ctx: T) => unknown): void {
+  const why = missing();
+  if (why && !requireRealData) {
+    s.skip(name, fn as never);
+    skipped.push({ test: name, why });
+    return;
+  }
+  s(name, async (ctx) => {
+    if (why) throw new Error(`${why} (required here: CI=true or CAMLIGHT_STRICT=1)`);
+    await fn(ctx as T);
+  });
 }

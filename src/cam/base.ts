@@ -11,7 +11,7 @@ import { getMethod } from './methods/index.ts';
 import { GUIDED_WARNING } from './methods/guided-gradcam.ts';
 import { saliency } from './methods/saliency.ts';
 import { gradcam } from './methods/gradcam.ts';
-import { combineLayers, eigenMaps, forward, gradientMaps, scoreMaps, upsample, type Maps, type Top } from './paths.ts';
+import { combineLayers, eigenGradMaps, eigenMaps, forward, gradientMaps, scoreMaps, upsample, type Maps, type Top } from './paths.ts';
 import { planTargets, rowsPerImage, scoreHead, type Head, type TargetPlan } from './targets.ts';
 import type { CamLayerInfo, CamMethod, CamOptions, CamResult } from './types.ts';
 
@@ -24,6 +24,7 @@ interface Job {
   size: [number, number];
   kk: number;
   scoreCamBatch: number;
+  centred: boolean;
 }
 
 /** One pass of the method on input x with the given targets: maps (R,h,w) and, when the pass computed them, the top classes per row. */
@@ -35,6 +36,11 @@ async function runMethod(job: Job, x: Tensor, plan: TargetPlan, hostTargets: num
       // One taped pass per layer: the tape keeps the gradient of the first watched tensor only
       // (a later layer's output is an op's output on the same tape, its gradient freed on the way).
       const gs = layers.map((l) => gradientMaps(model, head, x, plan, [l], method.weighting, { kk }));
+      return { maps: combineLayers(gs.map((g) => g.maps[0]!), size), top: gs[0]!.top };
+    }
+    case 'eigen-grad': {
+      const reduce = (a: Tensor, g: Tensor) => eigenGradMaps(a, g, method.weighting, { centred: job.centred });
+      const gs = layers.map((l) => gradientMaps(model, head, x, plan, [l], method.weighting, { kk, reduce }));
       return { maps: combineLayers(gs.map((g) => g.maps[0]!), size), top: gs[0]!.top };
     }
     case 'saliency': {
@@ -52,11 +58,21 @@ async function runMethod(job: Job, x: Tensor, plan: TargetPlan, hostTargets: num
       const { acts } = forward(model, head, x, layers, kk);
       const per: Maps[] = [];
       for (const a of acts) {
-        per.push(method.kind === 'eigen' ? eigenMaps(a, K, method.weighting) : await scoreMaps(model, head, x, a, hostTargets!, K, job.scoreCamBatch, method.weighting));
+        per.push(method.kind === 'eigen' ? eigenMaps(a, K, method.weighting, { centred: job.centred }) : await scoreMaps(model, head, x, a, hostTargets!, K, job.scoreCamBatch, method.weighting));
       }
       return { maps: combineLayers(per, size), top: null };
     }
   }
+}
+
+/**
+ * SmoothGrad's noise for sample `sample` of a run with `seed`: n seeded standard normal values
+ * (Mulberry32 + Box–Muller), exported so a caller (or a test) can reproduce the noisy copies.
+ * @example
+ *   const z = smoothGradNoise(x.size, 1, 0);   // the first copy is x + σ·z
+ */
+export function smoothGradNoise(n: number, seed: number, sample: number): Float32Array {
+  return gaussian(n, seed * 1000003 + sample);
 }
 
 /** Seeded standard normal values (Mulberry32 + Box–Muller). */
@@ -114,15 +130,18 @@ export async function cam(model: Model, x: Tensor, opts: CamOptions = {}): Promi
   const plan = planTargets(opts.target, N, classes, opts.labels);
   const K = rowsPerImage(plan);
   const kk = Math.min(classes, Math.max(opts.topk ?? 5, K));
-  const layers = method.kind === 'saliency' ? [] : resolveLayers(model, opts.layer ?? 'auto');
+  const layerWarnings: string[] = [];
+  const layers = method.kind === 'saliency' ? [] : resolveLayers(model, opts.layer ?? 'auto', layerWarnings);
   const sg = opts.smoothGrad;
   if (sg && (!Number.isInteger(sg.samples) || sg.samples < 1 || !(sg.noise >= 0))) {
     throw new Error(`smoothGrad: samples (${sg.samples}) must be a positive integer and noise (${sg.noise}) ≥ 0`);
   }
   const scoreCamBatch = opts.scoreCamBatch ?? 16;
   if (!Number.isInteger(scoreCamBatch) || scoreCamBatch < 1) throw new Error(`scoreCamBatch ${scoreCamBatch} must be a positive integer`);
-  const job: Job = { model, head, method, layers, size: [H, W], kk, scoreCamBatch };
-  const warnings = method.kind === 'guided' ? [GUIDED_WARNING] : [];
+  const centring = opts.eigenCentring ?? 'centred';
+  if (centring !== 'centred' && centring !== 'uncentred') throw new Error(`eigenCentring '${String(centring)}': use 'centred' (pytorch-grad-cam's Eigen-CAM) or 'uncentred' (the paper's Eq. 4)`);
+  const job: Job = { model, head, method, layers, size: [H, W], kk, scoreCamBatch, centred: centring === 'centred' };
+  const warnings = [...layerWarnings, ...(method.kind === 'guided' ? [GUIDED_WARNING] : [])];
 
   let layer: CamLayerInfo;
   if (method.kind === 'saliency') layer = { name: inputLayerName(model), height: H, width: W, channels: x.shape[3]! };
@@ -164,7 +183,7 @@ export async function cam(model: Model, x: Tensor, opts: CamOptions = {}): Promi
       });
       let acc: Tensor | null = null;
       for (let s = 0; s < sg.samples; s++) {
-        const noise = gaussian(xs.length, (sg.seed ?? 1) * 1000003 + s);
+        const noise = smoothGradNoise(xs.length, sg.seed ?? 1, s);
         for (let i = 0; i < noise.length; i++) noise[i] = xs[i]! + sigma[Math.floor(i / per)]! * noise[i]!;
         const raw = await scopeAsync(async () => {
           const r = await runMethod(job, upload(noise, x.shape), runPlan, hostTargets);

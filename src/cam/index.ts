@@ -1,7 +1,7 @@
 // camlight/cam: class activation maps on the GPU. cam() runs any method; the helpers pick
 // layers and targets; each method lives in methods/ with its paper and equation.
-export { cam, gradCam } from './base.ts';
-export { autoLayer, camCandidates, resolveLayers, layerInfo } from './layer-select.ts';
+export { cam, gradCam, smoothGradNoise } from './base.ts';
+export { autoLayer, autoLayerChoice, camCandidates, resolveLayers, layerInfo, type LayerChoice } from './layer-select.ts';
 export { planTargets, scoreHead, type TargetPlan, type Head } from './targets.ts';
 export { METHODS, METHOD_NAMES, getMethod } from './methods/index.ts';
 export { GUIDED_WARNING } from './methods/guided-gradcam.ts';

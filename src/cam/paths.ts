@@ -1,10 +1,12 @@
 // The device work behind each kind of CAM method: one taped forward and a backward that stops
 // at the layer (gradient methods, saliency, guided backprop), masked forward passes in batches
-// (Score-CAM), or a principal direction by power iteration (Eigen-CAM). Each returns normalised
+// (Score-CAM), or a principal direction by power iteration (Eigen-CAM, and Eigen-Grad-CAM on the
+// gradient-weighted activations). Each returns normalised
 // maps (R,h,w) still on the device; nothing is read back here.
 import { camReduce, normalizeMaps, oneHotRows, repeatRows, type CamWeighting } from '../kernels/cam.ts';
-import { channelRange, pickScores, powerIteration, scoreCamMasks } from '../kernels/cam-aux.ts';
-import { add } from '../kernels/elementwise.ts';
+import { pickScores, powerIteration, scoreCamMasks, upsampledRange } from '../kernels/cam-aux.ts';
+import { add, mul, mulScalar, sub } from '../kernels/elementwise.ts';
+import { sum } from '../kernels/reduce.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { resizeBilinear } from '../kernels/resize.ts';
 import { softmax } from '../kernels/softmax.ts';
@@ -52,7 +54,7 @@ export function forward(model: Model, head: Head, x: Tensor, layers: string[], k
  */
 export function gradientMaps(
   model: Model, head: Head, x: Tensor, plan: TargetPlan, layers: string[] | null, weighting: CamWeighting,
-  opts: { guided?: boolean; kk: number },
+  opts: { guided?: boolean; kk: number; reduce?: (a: Tensor, g: Tensor) => Maps },
 ): { maps: Maps[]; top: Top } {
   const K = rowsPerImage(plan);
   const classes = model.outputShape[1] as number;
@@ -75,6 +77,7 @@ export function gradientMaps(
       const grads = layers ? acts.map((a) => r.watched.find((w) => w.tensor === a)!.grad) : [r.grads[0]!];
       const sources = layers ? acts : grads;
       const maps = sources.map((a, i) => {
+        if (opts.reduce) return opts.reduce(a, grads[i]!);
         const { map, peak, weights } = camReduce(a, grads[i]!, weighting);
         weights.dispose();
         return { map, peak };
@@ -98,7 +101,7 @@ export async function scoreMaps(
   model: Model, head: Head, x: Tensor, acts: Tensor, targets: number[], K: number, batch: number, weighting: CamWeighting,
 ): Promise<Maps> {
   const [N, , , C] = acts.shape as [number, number, number, number];
-  const range = channelRange(acts);
+  const range = upsampledRange(acts, [x.shape[1]!, x.shape[2]!]);
   const scores = empty([N * K, C], x.runtime, 'scorecam.scores');
   try {
     for (let img = 0; img < N; img++) {
@@ -124,16 +127,29 @@ export async function scoreMaps(
   }
 }
 
+/** Eigen-CAM's choices: centre the activations first (pytorch-grad-cam) or not (the paper). */
+export interface EigenOptions {
+  centred: boolean;
+  iters?: number;
+}
+
 /**
- * Eigen-CAM on one layer: v₁, the first right singular vector of each image's (h·w, C)
- * activations, by power iteration on the smaller Gram matrix (A·Aᵀ when h·w ≤ C, then
- * v₁ ∝ Aᵀu₁; AᵀA otherwise), then ReLU(A·v₁) with the sign fixed; K copies per image.
+ * Eigen-CAM on one layer (Muhammad & Yeasin 2020, Eq. 4-5): v₁, the first right singular vector
+ * of each row's (h·w, C) matrix M (activations, or gradients ⊙ activations for Eigen-Grad-CAM),
+ * optionally centred first (M − column means, as pytorch-grad-cam's get_2d_projection), by power
+ * iteration on the smaller Gram matrix (M·Mᵀ when h·w ≤ C, then v₁ ∝ Mᵀu₁; MᵀM otherwise); the
+ * map is ReLU(±M·v₁), the sign chosen so the map correlates positively with M's per-position
+ * channel sum (for a centred M the same as with the uncentred sum, since Σ_p M·v₁ = 0). K copies
+ * per row of `m`.
  */
-export function eigenMaps(acts: Tensor, K: number, weighting: CamWeighting, iters = 100): Maps {
+export function eigenMaps(m: Tensor, K: number, weighting: CamWeighting, opts: EigenOptions): Maps {
   return scope(() => {
-    const [N, h, w, C] = acts.shape as [number, number, number, number];
+    const [N, h, w, C] = m.shape as [number, number, number, number];
     const P = h * w;
-    const a3 = acts.reshape([N, P, C]);
+    let a3 = m.reshape([N, P, C]);
+    // (N,P,C) − (N,1,C): each channel's mean over the positions removed.
+    if (opts.centred) a3 = sub(a3, mulScalar(sum(a3, [1], true), 1 / P));
+    const iters = opts.iters ?? 300;
     let v: Tensor;
     if (P <= C) {
       const u = powerIteration(matmul(a3, a3, { transposeB: true }), iters);
@@ -142,9 +158,14 @@ export function eigenMaps(acts: Tensor, K: number, weighting: CamWeighting, iter
       v = powerIteration(matmul(a3, a3, { transposeA: true }), iters);
     }
     const vr = K > 1 ? repeatRows(v, K) : v;
-    const { map, peak } = camReduce(acts, vr, weighting, { rowsPerImage: K, signFix: true });
+    const { map, peak } = camReduce(a3.reshape([N, h, w, C]), vr, weighting, { rowsPerImage: K, signFix: true });
     return { map, peak };
   });
+}
+
+/** Eigen-Grad-CAM's reduction of one layer's activations a and gradients g (same rows): eigenMaps of g ⊙ a. */
+export function eigenGradMaps(a: Tensor, g: Tensor, weighting: CamWeighting, opts: EigenOptions): Maps {
+  return scope(() => eigenMaps(mul(g, a), 1, weighting, opts));
 }
 
 /**

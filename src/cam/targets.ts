@@ -1,6 +1,7 @@
 // Which class each map explains (top-1, top-K, an index, a name through labels, one per image)
-// and how the score is read from the model: the pre-softmax logit, as pytorch-grad-cam and
-// keras-vis use, found by looking through a final softmax.
+// and how the score is read from the model: the logit before a final softmax or sigmoid, as
+// pytorch-grad-cam and keras-vis use, found by looking through the activation whether it is
+// fused into the last Dense or a layer of its own.
 import { ShapeError } from '../gpu/errors.ts';
 import { Activation, Softmax } from '../nn/layers/core.ts';
 import { Dense } from '../nn/layers/dense.ts';
@@ -84,10 +85,14 @@ function denseLinear(x: Tensor, layer: Dense): Tensor {
 }
 
 /**
- * The model's score head. A final Dense with softmax: logits recomputed from its input without
- * the softmax (one small matmul); a final Softmax/Activation('softmax') layer: its input; any
- * other output is taken as the logits (probabilities then by a softmax), except a sigmoid
- * output, used as both.
+ * The model's score head: the class score a CAM explains is the pre-activation logit z.
+ * A final Dense with softmax or sigmoid: z recomputed from the Dense's input without the
+ * activation (one small matmul); a final Softmax layer or Activation('softmax' | 'sigmoid'): its
+ * input. The probabilities reported in topk are the model's own output. A sigmoid head is
+ * multi-label: each class's z is explained on its own (top-K gives the K most probable labels,
+ * each with its own map), and z rather than σ(z) keeps σ's saturation (σ'(z) → 0) from rescaling
+ * Grad-CAM++'s α and flattening Score-CAM's channel softmax. Any other output is taken as the
+ * logits (probabilities then by a softmax).
  * @example
  *   const head = scoreHead(model);   // vgg19: logits from 'fc2' through 'predictions' kernel
  */
@@ -96,24 +101,23 @@ export function scoreHead(model: Model): Head {
   const l = out.layer;
   const act = l instanceof Dense || l instanceof Activation ? l.activation : l instanceof Softmax ? 'softmax' : null;
   const src = out.inputs.length === 1 ? model.nodes.find((n) => n.key === out.inputs[0]) : undefined;
-  if (act === 'softmax' && src && src.index === 0 && out.outputShape.length === 2) {
+  if (out.outputShape.length !== 2) {
+    throw new ShapeError(`model '${model.name}' outputs (${out.outputShape.map((d) => d ?? 'None').join(', ')}); a CAM needs class scores (N, classes)`);
+  }
+  if ((act === 'softmax' || act === 'sigmoid') && src && src.index === 0) {
     const tap = src.layer.name;
     const dense = l instanceof Dense ? l : null;
     return {
       tap,
-      describe: dense ? `logits of '${l.name}' before its softmax` : `input of '${l.name}' (softmax)`,
+      describe: dense ? `logits of '${l.name}' before its ${act}` : `input of '${l.name}' (${act})`,
       logits: (_o, taps) => (dense ? denseLinear(taps.get(tap)!, dense) : taps.get(tap)!),
       probs: (o) => o,
     };
   }
-  if (out.outputShape.length !== 2) {
-    throw new ShapeError(`model '${model.name}' outputs (${out.outputShape.map((d) => d ?? 'None').join(', ')}); a CAM needs class scores (N, classes)`);
-  }
-  const sigmoid = act === 'sigmoid';
   return {
     tap: null,
-    describe: sigmoid ? 'sigmoid output' : 'output (taken as logits)',
+    describe: 'output (taken as logits)',
     logits: (o) => o,
-    probs: (o) => (sigmoid ? o : ops.softmax(o)),
+    probs: (o) => ops.softmax(o),
   };
 }

@@ -3,7 +3,8 @@
 import type { CamWeighting } from '../kernels/cam.ts';
 
 export type CamMethodName =
-  | 'gradcam' | 'gradcam++' | 'hirescam' | 'xgradcam' | 'layercam' | 'scorecam' | 'eigencam' | 'saliency' | 'guided-gradcam';
+  | 'gradcam' | 'gradcam++' | 'hirescam' | 'xgradcam' | 'layercam' | 'scorecam' | 'eigencam' | 'saliency' | 'guided-gradcam'
+  | 'gradcam-elementwise' | 'eigengradcam';
 
 /** 'top1', { topK } (one map per class, best first), a class index, a class name (needs labels), or one index per image. */
 export type CamTarget = 'top1' | { topK: number } | number | string | number[];
@@ -19,6 +20,12 @@ export interface CamOptions {
   labels?: string[];
   /** Average the map over noisy copies of the input (Smilkov et al. 2017); noise is σ as a fraction of each image's value range. */
   smoothGrad?: { samples: number; noise: number; seed?: number };
+  /**
+   * Eigen-CAM and Eigen-Grad-CAM: 'centred' (default; pytorch-grad-cam's projection, each
+   * channel's mean over positions removed before the SVD) or 'uncentred' (the Eigen-CAM paper's
+   * Eq. 4, the raw activations). Either way the sign makes the map correlate with the channel sum.
+   */
+  eigenCentring?: 'centred' | 'uncentred';
   /** Masked inputs per forward pass in Score-CAM (default 16). */
   scoreCamBatch?: number;
   /** Also return the map bilinearly up-sampled to the input size (default true). */
@@ -63,7 +70,7 @@ export interface CamResult {
 }
 
 /** How a method forms its map; the base pipeline runs the matching path. */
-export type CamKind = 'gradient' | 'score' | 'eigen' | 'saliency' | 'guided';
+export type CamKind = 'gradient' | 'score' | 'eigen' | 'eigen-grad' | 'saliency' | 'guided';
 
 /** One CAM method: its citation, the path it takes, and (for map-forming reductions) its weighting. */
 export interface CamMethod {

@@ -1,5 +1,5 @@
 // Device kernels for the CAM methods that are not gradient reductions: Score-CAM's masked
-// inputs and score gathering (Wang et al. 2020), and Eigen-CAM's power iteration for the first
+// inputs, their normalisation range and score gathering (Wang et al. 2020), and Eigen-CAM's power iteration for the first
 // principal direction of the activations (Muhammad & Yeasin 2020).
 import { ShapeError } from '../gpu/errors.ts';
 import { empty, type Tensor } from '../nn/tensor.ts';
@@ -49,13 +49,86 @@ export function channelRange(a: Tensor): Tensor {
   });
 }
 
+// Score-CAM's up-sampling, shared by the two programs below: bilinear with aligned corners
+// (PyTorch's UpsamplingBilinear2d, i.e. align_corners=True, which pytorch-grad-cam's ScoreCAM
+// uses): output pixel o samples source f = o·(in−1)/(out−1), so the corner pixels coincide.
+const UPSAMPLE_WGSL = `
+struct Src { lo: u32, hi: u32, t: f32 }
+fn src(o: u32, outLen: u32, inLen: u32) -> Src {
+  var f = 0.0;
+  if (outLen > 1u) { f = f32(o) * f32(inLen - 1u) / f32(outLen - 1u); }
+  let lo = min(u32(floor(f)), inLen - 1u);
+  let hi = min(lo + 1u, inLen - 1u);
+  return Src(lo, hi, f - f32(lo));
+}
+// Channel c of image img of a:(N,h,w,C), up-sampled, at output pixel (py, px).
+fn upAt(img: u32, c: u32, py: u32, px: u32) -> f32 {
+  let sy = src(py, u.H, u.h);
+  let sx = src(px, u.W, u.w);
+  let ab = img * u.h * u.w * u.C + c;
+  let tl = A[ab + (sy.lo * u.w + sx.lo) * u.C];
+  let tr = A[ab + (sy.lo * u.w + sx.hi) * u.C];
+  let bl = A[ab + (sy.hi * u.w + sx.lo) * u.C];
+  let br = A[ab + (sy.hi * u.w + sx.hi) * u.C];
+  let top = tl + (tr - tl) * sx.t;
+  let bot = bl + (br - bl) * sx.t;
+  return top + (bot - top) * sy.t;
+}`;
+
+// a:(N,h,w,C) → range:(N,C,2) = (min, max) of each channel's map up-sampled to (H,W) as
+// UPSAMPLE_WGSL. One invocation per (n, c), visiting all H·W output pixels.
+const upRangeProgram = {
+  name: 'scoreCamUpRange',
+  key: 'aligned',
+  inputs: 1,
+  outputs: 1,
+  code: () => `
+${uniformStruct([['n', 'u32'], ['nwgx', 'u32'], ['H', 'u32'], ['W', 'u32'], ['h', 'u32'], ['w', 'u32'], ['C', 'u32']])}
+${storageDecls([['A', 'f32']], [['Y', 'f32']])}
+${UPSAMPLE_WGSL}
+// a:(N,h,w,C) range:(N,C,2)
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = (wg.y * u.nwgx + wg.x) * ${WG}u + lid.x;
+  if (i >= u.n) { return; }
+  let img = i / u.C;
+  let c = i % u.C;
+  var lo = upAt(img, c, 0u, 0u);
+  var hi = lo;
+  for (var py = 0u; py < u.H; py++) {
+    for (var px = 0u; px < u.W; px++) { let v = upAt(img, c, py, px); lo = min(lo, v); hi = max(hi, v); }
+  }
+  Y[2u * i] = lo;
+  Y[2u * i + 1u] = hi;
+}`,
+};
+
+/**
+ * Minimum and maximum of every channel's map after up-sampling to the input size: Score-CAM
+ * normalises the up-sampled map, s(Up(A)) (Wang et al. 2020, Eq. 6-7; pytorch-grad-cam the
+ * same). Bilinear up-sampling rarely lands on a source extreme, so this is not the source range.
+ * @example
+ *   const range = upsampledRange(acts, [224, 224]);   // (1,7,7,512) → (1,512,2)
+ */
+// a:(N,h,w,C) range:(N,C,2)
+export function upsampledRange(a: Tensor, [H, W]: [number, number]): Tensor {
+  if (a.rank !== 4) throw new ShapeError(`upsampledRange: ${shapeStr('a', a.shape)} must be (N,h,w,C)`);
+  const [N, h, w, C] = a.shape as [number, number, number, number];
+  const n = N * C;
+  const [gx, gy] = grid1d(Math.ceil(n / WG), a.runtime);
+  return launch({
+    program: upRangeProgram, inputs: [a], outShape: [N, C, 2],
+    uniforms: new Uniforms().u32(n, gx, H, W, h, w, C), workgroups: [gx, gy],
+  });
+}
+
 // x:(N,H,W,Ci) a:(N,h,w,C) range:(N,C,2) → y:(B,H,W,Ci) with
-//   y[b,y,x,:] = x[img,y,x,:] · (up(a[img,:,:,c0+b])[y,x] − min) / (max − min)   (0 where max = min)
-// up: bilinear with half-pixel centres (TF2's tf.image.resize): src = (dst + ½)·in/out − ½,
-// clamped to the edge pixels.
+//   y[b,y,x,:] = x[img,y,x,:] · (up(a[img,:,:,c0+b])[y,x] − min) / (max − min + 1e-8)
+// up: UPSAMPLE_WGSL (aligned corners); min, max: upsampledRange. The 1e-8 is pytorch-grad-cam's
+// (a constant channel gives a zero mask, as the paper's s(·) leaves undefined).
 const maskProgram = {
   name: 'scoreCamMasks',
-  key: 'bilinear',
+  key: 'aligned',
   inputs: 3,
   outputs: 1,
   code: () => `
@@ -64,14 +137,7 @@ ${uniformStruct([
   ['h', 'u32'], ['w', 'u32'], ['C', 'u32'],
 ])}
 ${storageDecls([['X', 'f32'], ['A', 'f32'], ['RG', 'f32']], [['Y', 'f32']])}
-struct Src { lo: u32, hi: u32, t: f32 }
-fn src(o: u32, outLen: u32, inLen: u32) -> Src {
-  let f = (f32(o) + 0.5) * f32(inLen) / f32(outLen) - 0.5;
-  let fl = floor(f);
-  let lo = u32(max(fl, 0.0));
-  let hi = min(u32(max(ceil(f), 0.0)), inLen - 1u);
-  return Src(min(lo, inLen - 1u), hi, f - fl);
-}
+${UPSAMPLE_WGSL}
 // x:(N,H,W,Ci) a:(N,h,w,C) range:(N,C,2) y:(B,H,W,Ci)
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -82,28 +148,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let py = (i / (u.Ci * u.W)) % u.H;
   let b = i / (u.Ci * u.W * u.H);
   let c = u.c0 + b;
-  let sy = src(py, u.H, u.h);
-  let sx = src(px, u.W, u.w);
-  let ab = u.img * u.h * u.w * u.C + c;
-  let tl = A[ab + (sy.lo * u.w + sx.lo) * u.C];
-  let tr = A[ab + (sy.lo * u.w + sx.hi) * u.C];
-  let bl = A[ab + (sy.hi * u.w + sx.lo) * u.C];
-  let br = A[ab + (sy.hi * u.w + sx.hi) * u.C];
-  let top = tl + (tr - tl) * sx.t;
-  let bot = bl + (br - bl) * sx.t;
-  let v = top + (bot - top) * sy.t;
+  let v = upAt(u.img, c, py, px);
   let lo = RG[2u * (u.img * u.C + c)];
   let hi = RG[2u * (u.img * u.C + c) + 1u];
-  let m = select(0.0, (v - lo) / (hi - lo), hi > lo);
+  let m = (v - lo) / (hi - lo + 1e-8);
   Y[i] = X[((u.img * u.H + py) * u.W + px) * u.Ci + ch] * m;
 }`,
 };
 
 /**
  * Score-CAM's masked inputs for channels c0 … c0+count−1 of one image: the input times each
- * channel's up-sampled activation map, min-max normalised (Wang et al. 2020, Eq. 6–7).
+ * channel's up-sampled activation map, min-max normalised with the up-sampled map's range
+ * (`range` from upsampledRange; Wang et al. 2020, Eq. 6–7).
  * @example
- *   const xm = scoreCamMasks(x, acts, channelRange(acts), 0, 0, 16);   // (16,224,224,3)
+ *   const xm = scoreCamMasks(x, acts, upsampledRange(acts, [224, 224]), 0, 0, 16);   // (16,224,224,3)
  */
 // x:(N,H,W,Ci) a:(N,h,w,C) range:(N,C,2) y:(count,H,W,Ci)
 export function scoreCamMasks(x: Tensor, a: Tensor, range: Tensor, img: number, c0: number, count: number): Tensor {

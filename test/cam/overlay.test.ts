@@ -7,7 +7,7 @@ import { COLORMAPS, colormapLut, infernoRgb, jetRgb, lutIndex, turboRgb, viridis
 import { heatmapRgba, overlay, overlayPng, upsampleMap } from '../../src/cam/overlay.ts';
 import { decodeImage, decodePng, type RgbaImage } from '../../src/io/image.ts';
 import { assertClose, randn, ref, rng, tf } from '../helpers.ts';
-import { requireRealData, skimageDataDir, skimagePhoto } from '../real-data.ts';
+import { dataTest, missingSkimage, skimagePhoto } from '../real-data.ts';
 
 const s = suite('cam/overlay');
 
@@ -60,8 +60,8 @@ s('viridis and inferno: matplotlib\'s values at 0, 0.5, 1 and monotonic luminanc
       prev = y;
     }
   }
-  // Zucker's polynomial coefficients: the value at 0 is c0 and at 1 the coefficient sum.
-  assertClose(viridisRgb(0), [0.2777273272234177, 0.005407344544966578, 0.3340998053353061], { atol: 1e-15, what: 'viridis c0' });
+  // (No check of the fit's own coefficients: they would be the implementation's constants copied
+  // back; matplotlib's table above is the independent reference.)
 });
 
 s('LUT indexing rounds, clamps and maps NaN to 0; unknown colormaps name the choices', () => {
@@ -147,12 +147,7 @@ s('sizes, regions and bad options', () => {
   assert.equal([...png.data], [...overlay(img, map).data], 'overlayPng decodes to overlay()');
 });
 
-s('chelsea.png with a synthetic map: the hot spot lands where the map peaks', () => {
-  if (!skimageDataDir()) {
-    if (requireRealData) throw new Error('skimage photographs are required (CI / CAMLIGHT_STRICT=1) but missing');
-    console.log('  note: skimage photographs missing; the real-photo overlay is not checked');
-    return;
-  }
+dataTest(s, 'chelsea.png with a synthetic map: the hot spot lands where the map peaks', missingSkimage, () => {
   const img = decodeImage(readFileSync(skimagePhoto('chelsea.png')), 'chelsea.png');
   const values = new Float32Array(49);
   for (let y = 0; y < 7; y++) for (let x = 0; x < 7; x++) values[y * 7 + x] = Math.exp(-((y - 2) ** 2 + (x - 4) ** 2) / 2);

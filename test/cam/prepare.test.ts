@@ -11,7 +11,7 @@ import {
 import { decodeImage, type RgbaImage } from '../../src/io/image.ts';
 import { memoryFiles } from '../../src/io/files.ts';
 import { assertClose, gpu, randn, ref, rng, tf } from '../helpers.ts';
-import { requireRealData, skimageDataDir, skimagePhoto } from '../real-data.ts';
+import { dataTest, missingSkimage, skimagePhoto } from '../real-data.ts';
 
 const s = suite('cam/prepare');
 s.before(async () => {
@@ -166,12 +166,7 @@ s('camlight.json: presets, labels inline or from a file, validation errors name 
   assert.equal(await readLabels(files, 'vgg/labels.txt'), ['tench', 'goldfish', 'great white shark']);
 });
 
-s('chelsea.png (skimage): centre crop + caffe to 224×224 matches the tf pipeline', () => {
-  if (!skimageDataDir()) {
-    if (requireRealData) throw new Error('skimage photographs are required (CI / CAMLIGHT_STRICT=1) but missing');
-    console.log('  note: skimage photographs missing; real-photo preparation not checked');
-    return;
-  }
+dataTest(s, 'chelsea.png (skimage): centre crop + caffe to 224×224 matches the tf pipeline', missingSkimage, () => {
   const img = decodeImage(readFileSync(skimagePhoto('chelsea.png')), 'chelsea.png');
   const got = prepareImage(img, { size: [224, 224], crop: 'center', preprocess: 'caffe' });
   const x = tf.slice(tf.tensor3d(rgbOf(img), [300, 451, 3]), [0, 75, 0], [300, 300, 3]);

@@ -1,19 +1,20 @@
-// `camlight cam` end to end in a child process: a saved model and real photos in, overlays and
-// cams.json out in the documented shape; mistakes are one line on stderr and exit code 1.
+// `camlight cam` end to end in a child process: the oracle's small-cnn (test/fixtures/oracle) and
+// its photographs in, overlays and cams.json out in the documented shape with pytorch-grad-cam's
+// Grad-CAM maps; mistakes are one line on stderr and exit code 1.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fashionCnn } from '../../src/nn/zoo/index.ts';
-import { saveLayersModel } from '../../src/nn/loaders/index.ts';
 import { decodeImage } from '../../src/io/image.ts';
 import { gpu } from '../helpers.ts';
-import { requireRealData, skimagePhoto } from '../real-data.ts';
 
 const s = suite('cli/cam');
 const root = resolve(import.meta.dirname, '../..');
+const oracleDir = join(root, 'test/fixtures/oracle/small-cnn');
+interface OracleImage { file: string; targets: { kind: string; index: number; raw: Record<string, number[]> }[] }
+const oracle = JSON.parse(readFileSync(join(oracleDir, 'cams.json'), 'utf8')) as { images: OracleImage[] };
 let dir = '';
 
 function camlight(...args: string[]) {
@@ -28,46 +29,44 @@ function camlight(...args: string[]) {
 s.before(async () => {
   await gpu();
   dir = mkdtempSync(join(tmpdir(), 'camlight-cli-'));
-  const m = fashionCnn();
-  m.initWeights(3);
-  await saveLayersModel(m, join(dir, 'model'));
+  mkdirSync(join(dir, 'model'));
+  for (const f of ['model.json', 'group1-shard1of1.bin']) copyFileSync(join(oracleDir, f), join(dir, 'model', f));
   writeFileSync(join(dir, 'model/camlight.json'), JSON.stringify({ preprocess: 'unit', labels: 'labels.txt' }));
   writeFileSync(join(dir, 'model/labels.txt'), ['tee', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'boot'].join('\n'));
-  m.dispose();
 });
 s.after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
-s('writes an overlay per image and target and cams.json in the documented shape', async () => {
-  const photos = ['chelsea.png', 'coffee.png'].map((p) => skimagePhoto(p));
-  if (photos.some((p) => !p)) {
-    if (requireRealData) assert.unreachable('scikit-image photos missing (run scripts/setup.sh --test-data)');
-    return;
-  }
-  const r = camlight('cam', ...(photos as string[]), '--model', 'model/model.json', '--target', 'top2', '--out', 'out', '--json');
+s("writes an overlay per image and target and cams.json in the documented shape, with pytorch-grad-cam's Grad-CAM maps (atol 1e-4)", async () => {
+  const ims = oracle.images.slice(0, 2);
+  const photos = ims.map((im) => join(oracleDir, im.file));
+  const r = camlight('cam', ...photos, '--model', 'model/model.json', '--target', 'top2', '--out', 'out', '--json');
   assert.is(r.code, 0, r.stderr);
   const doc = JSON.parse(readFileSync(join(dir, 'out/cams.json'), 'utf8'));
   assert.equal(JSON.parse(r.stdout), doc, '--json prints cams.json');
   assert.is(doc.method, 'gradcam');
   assert.is(doc.model, 'model/model.json');
   assert.is(doc.preprocess, 'unit', 'preset from camlight.json');
-  // fashionCnn's last layer with spatial extent is its second max pool… or conv: 'auto' decides;
-  // whichever it is, its size is reported.
-  assert.type(doc.layer.name, 'string');
-  assert.ok(doc.layer.height >= 1 && doc.layer.width >= 1 && doc.layer.channels >= 1);
+  assert.equal(doc.layer, { name: 'conv3', height: 16, width: 16, channels: 64 }, "'auto' picks the oracle's CAM layer");
   assert.is(doc.images.length, 4, 'two targets per image');
-  for (const im of doc.images) {
+  doc.images.forEach((im: { target: number; topk: { index: number; label: string; prob: number }[]; map: { height: number; width: number; values: number[] }; overlay: string; file: string }, k: number) => {
     assert.is(im.topk.length >= 2, true);
-    assert.type(im.topk[0].label, 'string');
-    assert.ok(im.topk[0].prob >= im.topk[1].prob);
-    assert.is(im.map.height, doc.layer.height);
-    assert.is(im.map.values.length, im.map.height * im.map.width);
-    const max = Math.max(...im.map.values);
-    assert.ok(max === 1 || max === 0, `map normalised by its maximum (max ${max})`);
-    assert.ok(Math.min(...im.map.values) >= 0, 'after ReLU');
+    assert.type(im.topk[0]!.label, 'string');
+    assert.ok(im.topk[0]!.prob >= im.topk[1]!.prob);
+    assert.is(im.map.height, 16);
+    assert.is(im.map.values.length, 16 * 16);
+    // The oracle's top-1 and second class of this image, and pytorch-grad-cam's map for it.
+    const t = ims[Math.floor(k / 2)]!.targets.find((x) => x.kind === (k % 2 ? 'second' : 'top1'))!;
+    assert.is(im.target, t.index);
+    const raw = t.raw.gradcam!;
+    const peak = Math.max(...raw);
+    assert.ok(peak > 0, 'the oracle map is not all zero');
+    const worst = Math.max(...im.map.values.map((v, i) => Math.abs(v - raw[i]! / peak)));
+    assert.ok(worst <= 1e-4, `image ${k >> 1} class ${t.index}: max |cams.json − pytorch-grad-cam| ${worst}`);
+    assert.is(Math.max(...im.map.values), 1, 'normalised by its maximum');
     const png = decodeImage(new Uint8Array(readFileSync(join(dir, 'out', im.overlay))));
     const src = decodeImage(new Uint8Array(readFileSync(im.file)));
     assert.equal([png.width, png.height], [src.width, src.height], 'overlay at the photo\'s size');
-  }
+  });
   assert.equal(doc.images.slice(0, 2).map((i: { target: number }) => i.target), doc.images[0].topk.slice(0, 2).map((t: { index: number }) => t.index));
 });
 

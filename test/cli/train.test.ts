@@ -13,7 +13,7 @@ import { Model } from '../../src/nn/model.ts';
 import { saveLayersModel } from '../../src/nn/loaders/index.ts';
 import { encodePng } from '../../src/io/image.ts';
 import { loadFashionMnist } from '../../src/train/data.ts';
-import { fashionMnistDir, requireRealData } from '../real-data.ts';
+import { dataTest, fashionMnistDir, missingFashionMnist, requireRealData } from '../real-data.ts';
 import { gpu, tf } from '../helpers.ts';
 
 const s = suite('cli/train');
@@ -119,8 +119,8 @@ function checkRun(out: string, epochs: number, tracked: number): Doc {
   return doc;
 }
 
-s('fashion-mnist quick run: checkpoint (opens in tfjs-layers), APNGs of epochs + 1 frames, history.json, report.html', async () => {
-  if (!haveData) return;
+dataTest(s, 'fashion-mnist quick run: checkpoint (opens in tfjs-layers), APNGs of epochs + 1 frames, history.json, report.html', missingFashionMnist, async () => {
+  if (!haveData) throw new Error('Fashion-MNIST was not prepared');
   const r = camlight('train', '--data', 'fashion-mnist', '--model', 'small/model.json', '--limit', '256', '--epochs', '2', '--track', '4', '--out', 'plain');
   assert.is(r.code, 0, r.stderr);
   const lines = r.stderr.split('\n');
@@ -138,8 +138,8 @@ s('fashion-mnist quick run: checkpoint (opens in tfjs-layers), APNGs of epochs +
   tm.dispose();
 });
 
-s('--shortcut 1:1.0 frames the Trousers in training and tracks framed test trousers plus clean images', () => {
-  if (!haveData) return;
+dataTest(s, '--shortcut 1:1.0 frames the Trousers in training and tracks framed test trousers plus clean images', missingFashionMnist, () => {
+  if (!haveData) throw new Error('Fashion-MNIST was not prepared');
   const r = camlight('train', '--data', 'fashion-mnist', '--model', 'small/model.json', '--limit', '256', '--epochs', '2', '--track', '4', '--shortcut', '1:1.0', '--out', 'cue');
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stderr, /cue planted in \d+ 'Trouser' training images/);
@@ -151,8 +151,8 @@ s('--shortcut 1:1.0 frames the Trousers in training and tracks framed test trous
   assert.ok(doc.cam.images.some((i) => !i.cue && i.trueClass !== 1), 'clean images of other classes too');
 });
 
-s('image folder, fashion-cnn vs a model.json (--compare), --track FILES, --freeze: side-by-side animations', () => {
-  if (!haveData) return;
+dataTest(s, 'image folder, fashion-cnn vs a model.json (--compare), --track FILES, --freeze: side-by-side animations', missingFashionMnist, () => {
+  if (!haveData) throw new Error('Fashion-MNIST was not prepared');
   const r = camlight('train', '--data', 'shoes', '--model', 'fashion-cnn', '--compare', 'small2/model.json', '--epochs', '1', '--batch', '8',
     '--track', 'shoes/sandal/0.png,shoes/sneaker/0.png', '--freeze', 'conv2d', '--out', 'folder');
   assert.is(r.code, 0, r.stderr);

@@ -8,7 +8,7 @@ import jpeg from 'jpeg-js';
 import { decodeImage, decodeJpeg, decodePng, encodePng, ImageDecodeError, readImage, sniffImageFormat, type RgbaImage } from '../../src/io/image.ts';
 import { memoryFiles } from '../../src/io/files.ts';
 import { rng } from '../helpers.ts';
-import { requireRealData, skimageDataDir, skimagePhoto } from '../real-data.ts';
+import { dataTest, missingSkimage, skimagePhoto } from '../real-data.ts';
 import { readPng8, writePng, type TestPng } from './png-writer.ts';
 
 const s = suite('io/image');
@@ -215,12 +215,7 @@ const PHOTOS: [string, number, number, 1 | 3 | 4][] = [
   ['palette_color.png', 10, 10, 3], ['logo.png', 500, 500, 4],
 ];
 
-s('skimage photographs decode to their sizes and match an independent PNG reader', () => {
-  if (!skimageDataDir()) {
-    if (requireRealData) throw new Error('skimage photographs are required (CI / CAMLIGHT_STRICT=1) but missing');
-    console.log('  note: skimage photographs missing; real-photo decoding not checked (scripts/setup.sh --test-data)');
-    return;
-  }
+dataTest(s, 'skimage photographs decode to their sizes and match an independent PNG reader', missingSkimage, () => {
   for (const [name, w, h, ch] of PHOTOS) {
     const bytes = new Uint8Array(readFileSync(skimagePhoto(name)));
     const img = decodeImage(bytes, name);

@@ -1,11 +1,12 @@
 // The fused CAM reductions and their helpers against formulas worked on the host in float64:
-// every weighting (Grad-CAM, Grad-CAM++, XGrad-CAM, HiResCAM, LayerCAM, given weights, |·|max),
+// every weighting (Grad-CAM, Grad-CAM++, XGrad-CAM, HiResCAM, LayerCAM, element-wise Grad-CAM,
+// given weights, |·|max),
 // the sign fix, channel chunking beyond 1024, 1×1 maps, rows per image; normalisation, one-hot
-// rows, repeats, Score-CAM masks (against tf.image.resizeBilinear) and power iteration.
+// rows, repeats, Score-CAM masks and their range (against tf.image.resizeBilinear) and power iteration.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { camReduce, normalizeMaps, oneHotRows, repeatRows, type CamWeighting } from '../../src/kernels/cam.ts';
-import { channelRange, pickScores, powerIteration, scoreCamMasks } from '../../src/kernels/cam-aux.ts';
+import { channelRange, pickScores, powerIteration, scoreCamMasks, upsampledRange } from '../../src/kernels/cam-aux.ts';
 import { METHODS } from '../../src/cam/methods/index.ts';
 import { upload, zeros } from '../../src/nn/tensor.ts';
 import { assertClose, gpu, randn, ref, tf } from '../helpers.ts';
@@ -35,16 +36,20 @@ const pixel = (f: (a: number, g: number) => number, useMax = false): HostW => (A
   return { map };
 };
 const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
-// The formulas as the papers (and pytorch-grad-cam) write them.
+// The formulas as the papers write them, with the ε the papers leave out taken from
+// pytorch-grad-cam 084273b3 (the reference oracle.test.ts compares whole maps with):
+// grad_cam_plusplus.py `eps = 0.000001`, xgrad_cam.py `sum_activations + 1e-7`.
+const EPS_GRADCAM_PP = 1e-6, EPS_XGRADCAM = 1e-7;
 const HOST: Record<string, HostW> = {
   gradcam: channel((_a, g) => sum(g) / g.length),
   'gradcam++': channel((a, g) => {
     const sa = sum(a);
-    return sum(g.map((gi) => (gi === 0 ? 0 : (gi * gi) / (2 * gi * gi + sa * gi ** 3 + 1e-7)) * Math.max(gi, 0)));
+    return sum(g.map((gi) => (gi === 0 ? 0 : (gi * gi) / (2 * gi * gi + sa * gi ** 3 + EPS_GRADCAM_PP)) * Math.max(gi, 0)));
   }),
-  xgradcam: channel((a, g) => sum(a.map((ai, i) => ai * g[i]!)) / (sum(a) + 1e-7)),
+  xgradcam: channel((a, g) => sum(a.map((ai, i) => ai * g[i]!)) / (sum(a) + EPS_XGRADCAM)),
   hirescam: pixel((a, g) => a * g),
   layercam: pixel((a, g) => a * Math.max(g, 0)),
+  'gradcam-elementwise': pixel((a, g) => Math.max(a * g, 0)),
   saliency: pixel((_a, g) => Math.abs(g), true),
 };
 const normalise = (m: Float64Array) => {
@@ -54,7 +59,7 @@ const normalise = (m: Float64Array) => {
 };
 
 const shapes: [number, number, number, number][] = [[2, 5, 7, 6], [1, 1, 1, 9], [3, 3, 4, 1030], [1, 9, 9, 3]];
-for (const name of ['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam', 'saliency'] as const) {
+for (const name of ['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam', 'gradcam-elementwise', 'saliency'] as const) {
   s(`camReduce '${name}' matches the host formula (fp32, rtol 1e-4): weights, map, peak`, async () => {
     for (const [i, [N, h, w, C]] of shapes.entries()) {
       const P = h * w, n = N * P * C;
@@ -127,19 +132,24 @@ s('oneHotRows picks column r mod k of each index row; repeatRows repeats images 
   assert.equal(Array.from(y), want);
 });
 
-s('scoreCamMasks: x ⊙ min-max-normalised bilinear up-sampling (tf.image.resizeBilinear, half-pixel; rtol 1e-4)', async () => {
+s('upsampledRange and scoreCamMasks: x ⊙ s(Up(a)), Up bilinear with aligned corners (tf.image.resizeBilinear alignCorners), s min-max over the up-sampled map (Wang et al. Eq. 6-7; rtol 1e-4)', async () => {
   const [N, H, W, Ci, h, w, C] = [2, 11, 9, 3, 3, 4, 5];
   const X = randn(N * H * W * Ci, 7), A = randn(N * h * w * C, 8, 0, 3);
   const at = upload(A, [N, h, w, C]);
-  const range = channelRange(at);
+  const range = upsampledRange(at, [H, W]);
   const xt = upload(X, [N, H, W, Ci]);
   const img = 1, c0 = 1, count = 3;
   const got = await scoreCamMasks(xt, at, range, img, c0, count).data();
-  const a = tf.slice(tf.tensor(A, [N, h, w, C]), [img, 0, 0, c0], [1, h, w, count]); // (1,h,w,count)
-  const lo = tf.min(a, [1, 2], true), hi = tf.max(a, [1, 2], true);
-  const norm = tf.div(tf.sub(a, lo), tf.sub(hi, lo));
-  const up = tf.image.resizeBilinear(norm as tf.Tensor4D, [H, W], false, true); // (1,H,W,count)
-  const masks = tf.transpose(up, [3, 1, 2, 0]); // (count,H,W,1)
+  const up = tf.image.resizeBilinear(tf.tensor4d(A, [N, h, w, C]), [H, W], true); // (N,H,W,C)
+  const lo = tf.min(up, [1, 2]), hi = tf.max(up, [1, 2]); // (N,C)
+  assertClose(await range.data(), ref(tf.stack([lo, hi], 2)), { rtol: 1e-5, atol: 1e-6, what: 'up-sampled range' });
+  // Control: the up-sampled range is not the source range (Up lands between the source pixels).
+  const src = await channelRange(at).data();
+  assert.ok(Array.from(await range.data()).some((v, i) => Math.abs(v - src[i]!) > 1e-3), 'the up-sampled range equals the source range');
+  const a = tf.slice(up, [img, 0, 0, c0], [1, H, W, count]); // (1,H,W,count)
+  const alo = tf.min(a, [1, 2], true), ahi = tf.max(a, [1, 2], true);
+  const norm = tf.div(tf.sub(a, alo), tf.sub(ahi, alo));
+  const masks = tf.transpose(norm, [3, 1, 2, 0]); // (count,H,W,1)
   const want = ref(tf.mul(masks, tf.slice(tf.tensor(X, [N, H, W, Ci]), [img, 0, 0, 0], [1, H, W, Ci])));
   assertClose(got, want, { rtol: 1e-4, atol: 1e-5, what: 'masked inputs' });
   const scores = zeros([2, 6]);

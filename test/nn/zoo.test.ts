@@ -1,12 +1,17 @@
 // The zoo against Keras's published numbers (parameter counts, layer names and shapes of
 // keras.applications) and against tfjs-layers running the same topology with the same seeded
-// weights: VGG-19 at 32×32, InceptionV3 at 75×75, the Fashion-MNIST CNN.
+// weights: VGG-19 at 32×32, InceptionV3 at 75×75, the Fashion-MNIST CNN. The weights make the
+// outputs depend on the input (He-scaled kernels, non-zero biases, batch norms that are neither
+// identities nor dead), and each comparison has a control: the reference's logits and
+// probabilities differ between the two images and from uniform by far more than the tolerance,
+// so a constant output fails it.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Model } from '../../src/nn/model.ts';
 import { upload } from '../../src/nn/tensor.ts';
 import { fashionCnn, inceptionV3, vgg16, vgg19 } from '../../src/nn/zoo/index.ts';
 import { assertClose, gpu, randn, tf } from '../helpers.ts';
+import { heWeights } from './he-weights.ts';
 import { tfl } from './keras-helpers.ts';
 
 const s = suite('nn/zoo');
@@ -17,9 +22,13 @@ const total = (m: Model) => {
   return p.trainable + p.nonTrainable;
 };
 
-/** Runs the model's own topology in tfjs-layers with camlight's seeded weights; compares predictions. */
-async function agreeWithTfjs(m: Model, batch: number, seed: number, atol: number): Promise<void> {
-  m.initWeights(seed);
+/**
+ * Runs the model's own topology in tfjs-layers with the same input-dependent weights and compares
+ * outputs (atol), with the control that the reference output varies between images and away from
+ * uniform by more than `control`·atol. `logits`: the model has a linear classifier.
+ */
+async function agreeWithTfjs(m: Model, batch: number, seed: number, atol: number, what: string): Promise<void> {
+  m.setWeights(heWeights(m, seed));
   const tm = await tfl.models.modelFromJSON({ modelTopology: JSON.parse(JSON.stringify(m.toKerasConfig())) });
   assert.is(tm.countParams(), total(m), 'tfjs counts the same parameters');
   // tfjs orders layers by depth as Keras does; the zoo writes them in creation order.
@@ -28,9 +37,22 @@ async function agreeWithTfjs(m: Model, batch: number, seed: number, atol: number
   tm.setWeights(tm.weights.map((v) => tf.tensor(w.get(v.originalName)!.data, v.shape as number[])));
   const shape = [batch, ...(m.inputShape.slice(1) as number[])];
   const x = randn(shape.reduce((a, b) => a * b, 1), seed + 1, 0, 1);
-  const want = (tm.predict(tf.tensor(x, shape)) as tf.Tensor).dataSync();
+  const want = (tm.predict(tf.tensor(x, shape)) as tf.Tensor).dataSync() as Float32Array;
   const got = await m.predict(upload(x, shape)).data();
-  assertClose(got, want, { rtol: 0, atol, what: `${m.name} predictions` });
+  // Control: a constant output (the batch mean for every image, or uniform 1/k) misses the reference by ≫ atol.
+  const k = want.length / batch;
+  let vsMean = 0, vsUniform = 0;
+  for (let c = 0; c < k; c++) {
+    let mean = 0;
+    for (let n = 0; n < batch; n++) mean += want[n * k + c]! / batch;
+    for (let n = 0; n < batch; n++) {
+      vsMean = Math.max(vsMean, Math.abs(want[n * k + c]! - mean));
+      vsUniform = Math.max(vsUniform, Math.abs(want[n * k + c]! - 1 / k));
+    }
+  }
+  assert.ok(vsMean > 20 * atol, `${what}: the images' outputs differ by only ${vsMean.toExponential(2)} (tolerance ${atol})`);
+  assert.ok(vsUniform > 20 * atol, `${what}: the output is within ${vsUniform.toExponential(2)} of uniform (tolerance ${atol})`);
+  assertClose(got, want, { rtol: 0, atol, what });
   tm.dispose();
 }
 
@@ -82,18 +104,24 @@ s('minimum input sizes are errors that say what to do', () => {
   assert.equal(inceptionV3({ inputShape: [75, 75, 3] }).layerOutputShape('mixed10'), [null, 1, 1, 2048]);
 });
 
-s('VGG-19 at 32×32 predicts as tfjs-layers does on the same weights (softmax, atol 1e-5)', async () => {
+s('VGG-19 at 32×32 predicts as tfjs-layers does on the same He-scaled weights (logits atol 1e-4, softmax atol 1e-5; outputs input-dependent)', async () => {
   const m = vgg19({ inputShape: [32, 32, 3], classes: 10 });
   assert.is(total(m), 143_667_240 - (25088 - 512) * 4096 - 990 * 4097);
-  await agreeWithTfjs(m, 2, 3, 1e-5);
+  await agreeWithTfjs(m, 2, 3, 1e-5, 'vgg19 probabilities');
   m.dispose();
+  const lin = vgg19({ inputShape: [32, 32, 3], classes: 10, classifierActivation: 'linear' });
+  await agreeWithTfjs(lin, 2, 3, 1e-4, 'vgg19 logits');
+  lin.dispose();
 });
 
-s('InceptionV3 at 75×75 predicts as tfjs-layers does (batch norms folded; softmax, atol 1e-4)', async () => {
+s('InceptionV3 at 75×75 predicts as tfjs-layers does (batch norms folded; logits atol 1e-4, softmax atol 1e-5; outputs input-dependent)', async () => {
   const m = inceptionV3({ inputShape: [75, 75, 3], classes: 20 });
-  await agreeWithTfjs(m, 1, 5, 1e-4);
+  await agreeWithTfjs(m, 2, 5, 1e-5, 'inception_v3 probabilities');
   assert.is(m.foldedCount, 94, 'every conv2d_bn runs as one folded conv');
   m.dispose();
+  const lin = inceptionV3({ inputShape: [75, 75, 3], classes: 20, classifierActivation: 'linear' });
+  await agreeWithTfjs(lin, 2, 5, 1e-4, 'inception_v3 logits');
+  lin.dispose();
 });
 
 s('the Fashion-MNIST CNN: 28×28×1 → 10, Keras names, tfjs agrees', async () => {
@@ -102,7 +130,7 @@ s('the Fashion-MNIST CNN: 28×28×1 → 10, Keras names, tfjs agrees', async () 
   assert.equal(m.outputShape, [null, 10]);
   assert.is(total(m), 467_818);
   assert.equal(m.layers.map((l) => l.name), ['conv2d', 'conv2d_1', 'max_pooling2d', 'conv2d_2', 'conv2d_3', 'max_pooling2d_1', 'flatten', 'dense', 'dropout', 'dense_1']);
-  await agreeWithTfjs(m, 3, 8, 1e-5);
+  await agreeWithTfjs(m, 3, 8, 1e-5, 'fashion_cnn probabilities');
   m.dispose();
 });
 

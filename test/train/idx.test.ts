@@ -8,7 +8,7 @@ import { memoryFiles } from '../../src/io/files.ts';
 import { encodeIdx, gunzip, IdxFormatError, parseIdx, readIdx, type IdxArray } from '../../src/train/idx.ts';
 import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../../src/train/data.ts';
 import { nodeFiles } from '../../src/io/node-files.ts';
-import { fashionMnistDir, requireRealData } from '../real-data.ts';
+import { dataTest, fashionMnistDir, missingFashionMnist } from '../real-data.ts';
 
 const s = suite('train/idx');
 const dir = fashionMnistDir();
@@ -41,12 +41,8 @@ s('malformed IDX files are IdxFormatErrors that say what is wrong', () => {
   assert.throws(() => parseIdx(Uint8Array.from([0, 0, 0x08, 1, 0, 0, 0, 5, 1, 2])), /needs 13 bytes, the file has 10/);
 });
 
-s('real Fashion-MNIST: counts, shapes, first labels and pixels agree with node:zlib', async () => {
-  if (!dir) {
-    if (requireRealData) assert.unreachable('Fashion-MNIST is missing (apt-get install dataset-fashion-mnist)');
-    return;
-  }
-  const src = nodeFiles(dir);
+dataTest(s, 'real Fashion-MNIST: counts, shapes, first labels and pixels agree with node:zlib', missingFashionMnist, async () => {
+  const src = nodeFiles(dir!);
   for (const [name, n] of [['train', 60000], ['t10k', 10000]] as const) {
     const img = await readIdx(src, `${name}-images-idx3-ubyte.gz`);
     const lab = await readIdx(src, `${name}-labels-idx1-ubyte.gz`);

@@ -11,7 +11,7 @@ import { CamRecorder } from '../../src/train/recorder.ts';
 import { injectShortcut, silhouetteMask } from '../../src/train/shortcut.ts';
 import { train } from '../../src/train/trainer.ts';
 import { triage } from '../../src/train/triage.ts';
-import { fashionMnistDir, requireRealData } from '../real-data.ts';
+import { dataTest, missingFashionMnist } from '../real-data.ts';
 import { gpu } from '../helpers.ts';
 
 const s = suite('train/shortcut-ugly');
@@ -44,12 +44,8 @@ function gapCnn(seed: number): Model {
 /** The first `n` test images of a class (indices). */
 const firstOf = (d: Dataset, cls: number, n: number) => [...d.labels.keys()].filter((i) => d.labels[i] === cls).slice(0, n);
 
-s('a frame planted in every Trouser training image: framed test trousers are ugly (energy inside < 0.5), a clean pullover is not', async () => {
+dataTest(s, 'a frame planted in every Trouser training image: framed test trousers are ugly (energy inside < 0.5), a clean pullover is not', missingFashionMnist, async () => {
   await gpu();
-  if (!fashionMnistDir()) {
-    if (requireRealData) assert.unreachable('Fashion-MNIST is missing (apt-get install dataset-fashion-mnist)');
-    return;
-  }
   // 1500 images × 3 epochs: ~5 s on lavapipe. Across seeds 1–3 and two architectures (this one and a
   // flatten head with HiResCAM) every framed trouser scored energy inside 0.07–0.23 and the pullover 0.59–0.79.
   const t0 = performance.now();

@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cueMask, injectShortcut, silhouetteMask } from '../../src/train/shortcut.ts';
 import { loadFashionMnist, type Dataset } from '../../src/train/data.ts';
-import { fashionMnistDir, requireRealData } from '../real-data.ts';
+import { dataTest, missingFashionMnist } from '../real-data.ts';
 import { randn } from '../helpers.ts';
 
 const s = suite('train/shortcut');
@@ -57,11 +57,7 @@ s('the probability is honoured over many images, seeded; grey images get a brigh
   assert.equal([...r.data.images.subarray(i * 16, i * 16 + 16)], new Array<number>(16).fill(1));
 });
 
-s('Fashion-MNIST: train images framed, test images loaded clean; the silhouette mask is the non-zero pixels', async () => {
-  if (!fashionMnistDir()) {
-    if (requireRealData) assert.unreachable('Fashion-MNIST is missing');
-    return;
-  }
+dataTest(s, 'Fashion-MNIST: train images framed, test images loaded clean; the silhouette mask is the non-zero pixels', missingFashionMnist, async () => {
   const train = await loadFashionMnist({ split: 'train', limit: 500 });
   const test = await loadFashionMnist({ split: 'test', limit: 500 });
   const r = injectShortcut(train, { target: 'Trouser', probability: 0.5, seed: 2, width: 1 });

@@ -12,7 +12,7 @@ import { loadFashionMnist, subset, type Dataset } from '../../src/train/data.ts'
 import { adam, sgd } from '../../src/train/optimizers.ts';
 import { cosine } from '../../src/train/schedules.ts';
 import { evaluate, train } from '../../src/train/trainer.ts';
-import { fashionMnistDir, requireRealData } from '../real-data.ts';
+import { dataTest, fashionMnistDir, missingFashionMnist, requireRealData } from '../real-data.ts';
 import { assertClose, gpu, tf } from '../helpers.ts';
 
 const s = suite('train/trainer');
@@ -54,8 +54,8 @@ function smallCnn(f1 = 8, f2 = 16): Model {
   return m;
 }
 
-s('the loss falls and accuracy beats chance on 2048 Fashion-MNIST images in 3 epochs', async () => {
-  if (!trainSet || !testSet) return;
+dataTest(s, 'the loss falls and accuracy beats chance on 2048 Fashion-MNIST images in 3 epochs', missingFashionMnist, async () => {
+  if (!trainSet || !testSet) throw new Error('Fashion-MNIST was not loaded');
   const m = smallCnn();
   const t0 = performance.now();
   const seen: number[] = [];
@@ -75,8 +75,8 @@ s('the loss falls and accuracy beats chance on 2048 Fashion-MNIST images in 3 ep
   assert.ok(Math.abs(ev.accuracy - e3!.valAccuracy!) < 1e-9 && Math.abs(ev.loss - e3!.valLoss!) < 1e-4);
 });
 
-s('a checkpoint of the trained fashionCnn opens in tfjs-layers and predicts the same', async () => {
-  if (!trainSet || !testSet) return;
+dataTest(s, 'a checkpoint of the trained fashionCnn opens in tfjs-layers and predicts the same', missingFashionMnist, async () => {
+  if (!trainSet || !testSet) throw new Error('Fashion-MNIST was not loaded');
   const m = fashionCnn();
   m.initWeights(1);
   const files = memoryFiles();
@@ -100,8 +100,8 @@ s('a checkpoint of the trained fashionCnn opens in tfjs-layers and predicts the 
   tm.dispose();
 });
 
-s('frozen base: cached features give the full path\'s result for the head, faster', async () => {
-  if (!trainSet) return;
+dataTest(s, 'frozen base: cached features give the full path\'s result for the head, faster', missingFashionMnist, async () => {
+  if (!trainSet) throw new Error('Fashion-MNIST was not loaded');
   const d = subset(trainSet, Array.from({ length: 1024 }, (_, i) => i));
   const val = subset(trainSet, Array.from({ length: 256 }, (_, i) => 1024 + i));
   const run = async (cacheFeatures: boolean) => {
@@ -131,8 +131,8 @@ s('frozen base: cached features give the full path\'s result for the head, faste
   assert.ok(epochMs(cached.h) < 0.7 * epochMs(full.h), `epochs: cached ${epochMs(cached.h)} ms vs full ${epochMs(full.h)} ms`);
 });
 
-s('the schedule sets each step\'s rate; augmentation runs and turns feature caching off', async () => {
-  if (!trainSet) return;
+dataTest(s, 'the schedule sets each step\'s rate; augmentation runs and turns feature caching off', missingFashionMnist, async () => {
+  if (!trainSet) throw new Error('Fashion-MNIST was not loaded');
   const d = subset(trainSet, Array.from({ length: 256 }, (_, i) => i));
   const rates: number[] = [];
   const sched = cosine({ lr: 0.01, finalLr: 0.001 });

@@ -1,8 +1,11 @@
 // Eigen-CAM: Muhammad & Yeasin 2020, "Eigen-CAM: Class Activation Map using Principal
 // Components", Eq. 4–5: the map is the projection of the (h·w, C) activations on their first
-// right singular vector v₁, map = ReLU(A·v₁) (not centred, as the paper; pytorch-grad-cam centres
-// first). v₁ comes from power iteration on the smaller Gram matrix, on the device; its sign is
-// chosen so that the map correlates positively with the mean activation. Class-agnostic.
+// right singular vector v₁, map = ReLU(A·v₁). By default the activations are centred first
+// (each channel's mean over positions subtracted), as pytorch-grad-cam's get_2d_projection;
+// `eigenCentring: 'uncentred'` projects A itself, as the paper's Eq. 4. v₁ comes from power
+// iteration on the smaller Gram matrix, on the device. A singular vector's sign is arbitrary
+// (pytorch-grad-cam keeps LAPACK's); camlight chooses the sign that makes the map correlate
+// positively with the channel sum Σ_c A_hwc. Class-agnostic.
 import type { CamMethod } from '../types.ts';
 
 export const eigencam: CamMethod = {

@@ -2,7 +2,9 @@
 // Convolutional Networks", Eq. 19 with the exponential score S = exp(Y): the higher derivatives
 // become powers of the first, α_hwc = g² / (2g² + Σ_ab A_abc · g³) (g = ∂Y/∂A_hwc; 0 where g = 0)
 // and w_c = Σ_hw α_hwc · ReLU(g) (Eq. 10; the common factor exp(Y) cancels in the normalised
-// map). As pytorch-grad-cam's GradCAMPlusPlus, with ε = 1e-7 in the denominator.
+// map). ε = 1e-6 in α's denominator, pytorch-grad-cam's GradCAMPlusPlus constant (the paper has
+// none; with g² ≈ ε on global-average-pooled heads the choice moves the map, so it follows the
+// reference implementation). Measured against pytorch-grad-cam: docs/METHODS.md.
 import type { CamMethod } from '../types.ts';
 
 export const gradcamPlusPlus: CamMethod = {
@@ -16,7 +18,7 @@ export const gradcamPlusPlus: CamMethod = {
   for (var p = 0u; p < u.P; p++) {
     let g = grad(p, c);
     let g2 = g * g;
-    let alpha = select(0.0, g2 / (2.0 * g2 + sa * g2 * g + 1e-7), g != 0.0);
+    let alpha = select(0.0, g2 / (2.0 * g2 + sa * g2 * g + 1e-6), g != 0.0);
     w += alpha * max(g, 0.0);
   }`,
   },

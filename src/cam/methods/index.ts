@@ -1,7 +1,9 @@
 // Every CAM method by name: one file each, citing its paper and supplying its weighting.
 import type { CamMethod, CamMethodName } from '../types.ts';
 import { eigencam } from './eigencam.ts';
+import { eigengradcam } from './eigengradcam.ts';
 import { gradcam } from './gradcam.ts';
+import { gradcamElementwise } from './gradcam-elementwise.ts';
 import { gradcamPlusPlus } from './gradcam-plus-plus.ts';
 import { guidedGradcam } from './guided-gradcam.ts';
 import { hirescam } from './hirescam.ts';
@@ -12,6 +14,7 @@ import { xgradcam } from './xgradcam.ts';
 
 export const METHODS: Record<CamMethodName, CamMethod> = {
   gradcam, 'gradcam++': gradcamPlusPlus, hirescam, xgradcam, layercam, scorecam, eigencam, saliency, 'guided-gradcam': guidedGradcam,
+  'gradcam-elementwise': gradcamElementwise, eigengradcam,
 };
 
 export const METHOD_NAMES = Object.keys(METHODS) as CamMethodName[];
