@@ -87,6 +87,25 @@ s('ugly: a large object (area 36/64) with the map on the border around it', () =
   assert.is(causal.rule, 'cue-removal');
 });
 
+s('a map off the object while the model needs the object is unknown (the map is off, not the model)', () => {
+  const off = triageRecords(history(twoLevel(ring, 1, 0.02)), 2, large, { epochs: epochs(), probe: probe({ pFull: 0.9, pNoObject: 0.1 }) });
+  assert.is(off.verdict, 'unknown', off.reason);
+  assert.is(off.rule, 'map-contradicted');
+  assert.match(off.reason, /0\.90 to 0\.10/);
+  // Removing the object costs less than half, the cue nothing: the check finds no shortcut and
+  // does not confirm the map either; only without any check does the map alone decide (ugly).
+  const unconfirmed = triageRecords(history(twoLevel(ring, 1, 0.02)), 2, large, { epochs: epochs(), probe: probe({ pFull: 0.9, pNoObject: 0.46 }) });
+  assert.is(unconfirmed.verdict, 'unknown', unconfirmed.reason);
+  assert.is(unconfirmed.rule, 'map-unconfirmed');
+  assert.is(triageRecords(history(twoLevel(ring, 1, 0.02)), 2, large, { epochs: epochs() }).rule, 'avoids-object');
+  // The model needs the object and the map is above chance (ratio 1.5 < GOOD_RATIO): good, for the causal reason.
+  const needs = triageRecords(history(twoLevel(leftHalf, 1, 2 / 3)), 2, leftHalf, { epochs: epochs(), cue: ring, probe: probe({}) });
+  assert.is(needs.verdict, 'good', needs.reason);
+  assert.is(needs.rule, 'needs-object');
+  // ... but not when the blank image is called this class too (removal proves nothing).
+  assert.is(triageRecords(history(twoLevel(leftHalf, 1, 2 / 3)), 2, leftHalf, { epochs: epochs(), probe: probe({ top1Blank: true }) }).rule, 'chance');
+});
+
 s('the issue\'s clean trousers: energy inside 0.30 on an object of area 0.30 is chance, not a shortcut', () => {
   // Object: the left 30 % of cells by count is not exact on 8×8; use 19 cells (0.297) and a flat-ish ramp.
   const obj = region((y, x) => y * 8 + x < 19);
