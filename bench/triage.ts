@@ -26,8 +26,8 @@ interface Settings { limit: number; epochs: number; seeds: number[]; framedPerCl
 function settings(quick: boolean): Settings {
   const env = (k: string) => process.env[`CAMLIGHT_BENCH_TRIAGE_${k}`];
   return {
-    limit: Number(env('LIMIT') ?? (quick ? 1000 : 3000)),
-    epochs: Number(env('EPOCHS') ?? (quick ? 2 : 3)),
+    limit: Number(env('LIMIT') ?? (quick ? 1000 : 4000)),
+    epochs: Number(env('EPOCHS') ?? (quick ? 3 : 4)),
     seeds: (env('SEEDS') ?? (quick ? '1' : '1,2')).split(',').map(Number),
     framedPerClass: quick ? 10 : 40,
     cleanPerClass: quick ? 4 : 12,
@@ -198,7 +198,8 @@ export const suite: Suite = {
       suite: 'triage', date: new Date().toISOString(), adapter, settings: s, thresholds: TRIAGE_THRESHOLDS,
       targets: { uglyRelied: { value: uglyRelied, n: framedRelied.length, target: `>= ${TARGET_UGLY_RELIED}` }, uglyClean: { value: uglyClean, n: cleanCorrect.length, target: `<= ${TARGET_UGLY_CLEAN}` }, zeroMapsUgly: { value: zeroUgly, of: zeroMaps, target: 0 } },
       table,
-      runs: runs.map((r) => ({ ...r, images: r.images.map((i) => ({ ...i, n: round(i.n) })) })),
+      // Per image, only the numbers the rules read (the window's maps are not kept).
+      runs: runs.map((r) => ({ ...r, images: r.images.map(({ n, ...i }) => ({ ...i, n: round(pick(n)) })) })),
     };
     mkdirSync(RESULTS_DIR, { recursive: true });
     const file = join(RESULTS_DIR, `triage${opts.quick ? '-quick' : ''}${process.env.CAMLIGHT_BENCH_TRIAGE_TAG ? `-${process.env.CAMLIGHT_BENCH_TRIAGE_TAG}` : ''}.json`);
@@ -207,6 +208,9 @@ export const suite: Suite = {
     return failed;
   },
 };
+
+const KEPT = ['pFull', 'pNoObject', 'pNoCue', 'pBlank', 'energyInside', 'objectArea', 'objectRatio', 'cueEnergy', 'cueRatio', 'stability'] as const;
+const pick = (n: TriageResult['numbers']) => Object.fromEntries(KEPT.map((k) => [k, n[k] === Infinity ? 'Infinity' : n[k]]));
 
 /** Numbers to 4 decimals for the results file. */
 function round<T extends object>(o: T): T {
