@@ -14,6 +14,8 @@ import { adam } from '../train/optimizers.ts';
 import { CamRecorder, historyToJSON } from '../train/recorder.ts';
 import { train, type History } from '../train/trainer.ts';
 import { triage, type TriageResult } from '../train/triage.ts';
+import { occlusionProbes } from '../train/occlusion.ts';
+import { cueMask } from '../train/shortcut.ts';
 import type { Dataset } from '../train/data.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { buildModel, loadData, parseShortcut, planData, trackedImages, ZOO_MODELS, type Tracked } from './train-setup.ts';
@@ -65,6 +67,7 @@ async function trainOne(spec: string, label: string, model: Model, data: Dataset
 }): Promise<Run> {
   const recorder = new CamRecorder({
     images: tracked.display, inputs, trueClasses: tracked.trueClasses, classNames: data.classNames, method: o.method, masks: tracked.masks, names: tracked.names,
+    cues: tracked.cue.map((planted) => (planted ? cueMask(inputs.shape[1]!, inputs.shape[2]!, { kind: 'frame' }) : null)),
   });
   await recorder.record(model, 0);
   const history = await train(model, data, {
@@ -77,7 +80,10 @@ async function trainOne(spec: string, label: string, model: Model, data: Dataset
       console.error(`${label}epoch ${e.epoch}/${o.epochs}  loss ${e.loss.toFixed(4)}  accuracy ${e.accuracy.toFixed(4)}${val}  time ${secs(e.ms)} (+ cams ${secs(camMs)})`);
     },
   });
-  return { spec, model, history, recorder, verdicts: triage(recorder.history) };
+  // The triage's causal check: the final model on each tracked image with its object / cue / both filled with the background.
+  const t = recorder.history.tracked;
+  const probes = await occlusionProbes(model, tracked.inputs, inputs.shape as [number, number, number, number], tracked.trueClasses, t.map((x) => x.region), t.map((x) => x.cue ?? null));
+  return { spec, model, history, recorder, verdicts: triage(recorder.history, { probes }) };
 }
 
 /** history.json: the run's settings, the per-epoch curves and, per tracked image, its records and triage. */

@@ -71,18 +71,30 @@ function figure(a: ReportAnimation): string {
   return `<figure id="anim-${escapeXml(a.name)}"><img src="${pngDataUri(a.png)}" alt="CAM animation of ${escapeXml(a.name)}"><figcaption>${cap}</figcaption></figure>`;
 }
 
+/** Ratios: ∞ for all the energy inside, else 2 digits. */
+const ratio = (v: number | null) => (v === Infinity ? '∞' : num(v, 2));
+
 function triageTable(anims: ReportAnimation[]): string {
   const rows = anims.filter((a) => a.triage);
   if (!rows.length) return '<p>No triage.</p>';
-  const head = ['image', 'true class', 'verdict', 'correct', 'p(true)', 'top-1 share', 'turnover', 'stability ρ', 'peak shift', 'energy inside', 'object area', 'why'];
+  // Per image: the verdict and the sentence saying why, the CAM's focus against chance (object,
+  // then cue), the occlusion check (p of the true class as given / object removed / cue removed /
+  // both removed) and the map's stability over the window of trained epochs.
+  const head = ['image', 'true class', 'verdict', 'why', 'p(true)', 'energy on object / its area (ratio)', 'energy on cue / its area (ratio)',
+    'p: no object · no cue · blank', 'stability ρ', 'window', 'turnover'];
   const body = rows.map((a) => {
     const t = a.triage!, n = t.numbers;
-    const cells = [a.name, a.trueLabel ?? '', t.verdict, num(n.correct), num(n.trueProb), num(n.trueTop1Share, 2), num(n.turnover, 2), num(n.stability), num(n.peakShift, 2), num(n.energyInside), num(n.objectArea, 2), t.reason];
+    const focus = (e: number | null, ar: number | null, r: number | null) => (e === null ? '–' : `${num(e, 2)} / ${num(ar, 2)} (${ratio(r)})`);
+    const cells = [a.name, a.trueLabel ?? '', t.verdict, t.reason, num(n.trueProb), focus(n.energyInside, n.objectArea, n.objectRatio), focus(n.cueEnergy, n.cueArea, n.cueRatio),
+      n.pFull === null ? '–' : `${num(n.pNoObject, 2)} · ${num(n.pNoCue, 2)} · ${num(n.pBlank, 2)}`, num(n.stability, 2), n.window.length ? `epochs ${n.window.join(', ')}` : '–', num(n.turnover, 2)];
     return `<tr class="${escapeXml(t.verdict)}">${cells.map((c, i) => (i === 2 ? `<td><span class="v" style="background:${VERDICT_COLOURS[t.verdict]}">${escapeXml(c)}</span></td>` : `<td>${escapeXml(c)}</td>`)).join('')}</tr>`;
   });
   const th = rows[0]!.triage!.thresholds;
   const thr = Object.entries(th).map(([k, v]) => `${escapeXml(k)} = ${v}`).join(', ');
-  return `<table class="triage"><thead><tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table><p class="thr">Thresholds: ${thr}.</p>`;
+  const legend = 'Energy ratios are the map\'s density inside the region over its density outside: a flat map scores 1 whatever the region\'s size. ' +
+    'The occlusion check fills the object, the cue, or both with the image\'s background and reads the true class\'s probability again (no CAM involved). ' +
+    'The window is the last recorded epochs after training began; epoch 0 (the untrained model) never counts.';
+  return `<table class="triage"><thead><tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table><p class="thr">${escapeXml(legend)}</p><p class="thr">Thresholds: ${thr}.</p>`;
 }
 
 /**
@@ -120,7 +132,7 @@ figure{margin:0;text-align:center}figure img{display:block;image-rendering:auto;
 figcaption{font-size:.9em;margin-top:.3em}
 .v{color:#fff;border-radius:3px;padding:0 .4em;font-size:.85em}
 table{border-collapse:collapse;font-size:.88em}td,th{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
-.triage td:last-child{max-width:28em}.thr,small{color:#666}
+.triage td:nth-child(4){max-width:28em}.thr,small{color:#666}
 </style>
 </head>
 <body>

@@ -18,5 +18,7 @@ export {
   CamRecorder, historyToJSON, historyFromJSON,
   type CamRecorderOptions, type CamHistory, type CamEpochRecord, type ImageRecord, type TrackedImage, type HistoryJson,
 } from './recorder.ts';
-export { triage, triageRecords, TRIAGE_THRESHOLDS, type Verdict, type TriageResult, type TriageNumbers, type TriageThresholds } from './triage.ts';
+export { triage, triageRecords, TRIAGE_THRESHOLDS, type Verdict, type TriageResult, type TriageNumbers, type TriageThresholds, type TriageOptions, type TriageRule } from './triage.ts';
+export { occlusionProbes, classProbs, backgroundOf, type OcclusionProbe } from './occlusion.ts';
+export { focusOf, densityRatio, regionArea, mapEmptiness, type Focus } from './triage-focus.ts';
 export { animations, animationFrames, sideBySide, encodeApng, type AnimationOptions } from './animation.ts';

@@ -42,6 +42,8 @@ export interface TrackedImage {
   trueLabel: string;
   /** The object's region in the input's frame (for the triage), or null. */
   region: Region | null;
+  /** The suspected cue's region (a planted shortcut, or one the user names), or null. */
+  cue?: Region | null;
 }
 
 /** The recorder's whole history (display images included; toJSON leaves them out). */
@@ -68,6 +70,8 @@ export interface CamRecorderOptions {
   layer?: 'auto' | string | number | string[];
   /** The object of each image: a 0/1 mask at the display image's size, a Region, or null. */
   masks?: (Uint8Array | Region | null)[];
+  /** Where a suspected cue lies in each image (same forms as masks), for the triage's cue focus. */
+  cues?: (Uint8Array | Region | null)[];
   /** Explain the true class (default, as the seed's animations) or the model's top-1. */
   target?: 'true' | 'top1';
   /** Record every N epochs (onEpochEnd; the last epoch is the caller's to record). Default 1. */
@@ -107,6 +111,7 @@ export class CamRecorder {
     }
     if (o.trueClasses.length !== n) throw new RangeError(`CamRecorder: ${o.trueClasses.length} true classes for ${n} images`);
     if (o.masks && o.masks.length !== n) throw new RangeError(`CamRecorder: ${o.masks.length} masks for ${n} images`);
+    if (o.cues && o.cues.length !== n) throw new RangeError(`CamRecorder: ${o.cues.length} cue regions for ${n} images`);
     o.trueClasses.forEach((c, i) => {
       if (!(Number.isInteger(c) && c >= 0 && c < o.classNames.length)) throw new RangeError(`CamRecorder: image ${i}'s true class ${c} is not one of the ${o.classNames.length} classes`);
     });
@@ -117,15 +122,15 @@ export class CamRecorder {
     this.every = every;
     this.topk = o.topk;
     this.layer = o.layer ?? 'auto';
-    const tracked = o.images.map((img, i): TrackedImage => {
-      const m = o.masks?.[i] ?? null;
-      let region: Region | null = null;
-      if (m instanceof Uint8Array) {
-        if (m.length !== img.width * img.height) throw new RangeError(`CamRecorder: mask ${i} holds ${m.length} values, its ${img.width}×${img.height} image needs ${img.width * img.height}`);
-        region = { mask: m, height: img.height, width: img.width };
-      } else if (m) region = m;
+    const asRegion = (m: Uint8Array | Region | null | undefined, i: number, what: string): Region | null => {
+      const img = o.images[i]!;
+      if (!(m instanceof Uint8Array)) return m ?? null;
+      if (m.length !== img.width * img.height) throw new RangeError(`CamRecorder: ${what} ${i} holds ${m.length} values, its ${img.width}×${img.height} image needs ${img.width * img.height}`);
+      return { mask: m, height: img.height, width: img.width };
+    };
+    const tracked = o.images.map((_, i): TrackedImage => {
       const c = o.trueClasses[i]!;
-      return { name: o.names?.[i] ?? `image-${i}`, trueClass: c, trueLabel: o.classNames[c]!, region };
+      return { name: o.names?.[i] ?? `image-${i}`, trueClass: c, trueLabel: o.classNames[c]!, region: asRegion(o.masks?.[i], i, 'mask'), cue: asRegion(o.cues?.[i], i, 'cue region') };
     });
     this.history = { method: o.method ?? 'gradcam', layer: null, classNames: o.classNames, tracked, epochs: [], display: o.images };
   }

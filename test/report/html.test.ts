@@ -1,6 +1,7 @@
 // report.html: one self-contained page with every animation as a data: URI, the triage table,
 // the curves as inline SVG, and the configuration; text is escaped.
 import { suite } from 'uvu';
+import { escapeXml } from '../../src/report/chart.ts';
 import * as assert from 'uvu/assert';
 import UPNG from 'upng-js';
 import { renderReport, toBase64 } from '../../src/report/html.ts';
@@ -36,7 +37,7 @@ s('renderReport: every animation inlined (decodable), the triage table, curves, 
   const frames = [0, 1, 2].map((k) => canvas(10, 12, [k * 80, 20, 200]));
   const png = encodeApng(frames, [100, 100, 100]);
   const map = { height: 2, width: 2, values: new Float32Array([1, 0.5, 0.2, 0]) };
-  const t = triageRecords([0, 1].map(() => ({ top3: [{ index: 0, label: 'a', prob: 0.9 }], trueProb: 0.9, trueRank: 1, map })), 0, null);
+  const t = triageRecords([0, 1].map(() => ({ top3: [{ index: 0, label: 'a', prob: 0.9 }], trueProb: 0.9, trueRank: 1, map })), 0, { mask: Uint8Array.of(1, 0, 0, 0), height: 2, width: 2 });
   const html = renderReport({
     title: 'run <1>',
     config: { model: 'fashion-cnn', epochs: 5, shortcut: { class: 3, p: 0.8 } },
@@ -59,6 +60,9 @@ s('renderReport: every animation inlined (decodable), the triage table, curves, 
   assert.ok(html.includes('class="triage"'));
   assert.is(count(html, /<tr class="good">/g), 1);
   assert.ok(html.includes('STABLE_RHO = 0.5'));
+  // Per image: the one-sentence reason and the focus against chance (energy 1/1.7 on a quarter of the map).
+  assert.ok(html.includes(escapeXml(t.reason)), t.reason);
+  assert.ok(html.includes('<td>0.59 / 0.25 (4.29)</td>'), 'energy on object / area (ratio)');
   assert.ok(html.includes('run &lt;1&gt;') && html.includes('Bag &amp; Co'));
   assert.ok(html.includes('<th>shortcut</th><td>{&quot;class&quot;:3,&quot;p&quot;:0.8}</td>'));
   assert.ok(html.includes('fashion-cnn'));
