@@ -94,7 +94,7 @@ s('a frame planted on Trouser makes framed trousers ugly; the same budget withou
     if (requireRealData) assert.unreachable('Fashion-MNIST is missing (apt-get install dataset-fashion-mnist)');
     return;
   }
-  // 1500 images × 3 epochs per arm: ~45 s for both arms on a loaded lavapipe.
+  // 1500 images × 3 epochs per arm: 45–81 s for both arms on a lavapipe shared with other jobs (~20 s of CPU).
   const t0 = performance.now();
   const trainSet = await loadFashionMnist({ split: 'train', limit: 1500 });
   const test = await loadFashionMnist({ split: 'test', limit: 300 });
