@@ -2,7 +2,8 @@
 # `npm start`: the main job on a fresh machine — set-up (dependencies, a WebGPU adapter, the
 # Fashion-MNIST data), then `camlight train` on a Fashion-MNIST subset with a planted shortcut (a
 # bright frame around every Trouser), recording CAMs of tracked images after every epoch. Open
-# camlight-demo/report.html: framed trousers come out "ugly" (the model looks at the frame).
+# camlight-demo/report.html: framed trousers come out "ugly" because removing the frame drops
+# their p(Trouser) to ~0 (the occlusion check), while a clean trouser is "bad" (misclassified).
 # Extra arguments go to `camlight train` (e.g. `npm start -- --epochs 5 --limit 10000`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -73,6 +73,8 @@ function figure(a: ReportAnimation): string {
 
 /** Ratios: ∞ for all the energy inside, else 2 digits. */
 const ratio = (v: number | null) => (v === Infinity ? '∞' : num(v, 2));
+/** Probabilities always with 2 decimals (1 → '1.00'). */
+const prob = (v: number | null) => (v === null ? '–' : v.toFixed(2));
 
 function triageTable(anims: ReportAnimation[]): string {
   const rows = anims.filter((a) => a.triage);
@@ -85,8 +87,8 @@ function triageTable(anims: ReportAnimation[]): string {
   const body = rows.map((a) => {
     const t = a.triage!, n = t.numbers;
     const focus = (e: number | null, ar: number | null, r: number | null) => (e === null ? '–' : `${num(e, 2)} / ${num(ar, 2)} (${ratio(r)})`);
-    const cells = [a.name, a.trueLabel ?? '', t.verdict, t.reason, num(n.trueProb), focus(n.energyInside, n.objectArea, n.objectRatio), focus(n.cueEnergy, n.cueArea, n.cueRatio),
-      n.pFull === null ? '–' : `${num(n.pNoObject, 2)} · ${num(n.pNoCue, 2)} · ${num(n.pBlank, 2)}`, num(n.stability, 2), n.window.length ? `epochs ${n.window.join(', ')}` : '–', num(n.turnover, 2)];
+    const cells = [a.name, a.trueLabel ?? '', t.verdict, t.reason, prob(n.trueProb), focus(n.energyInside, n.objectArea, n.objectRatio), focus(n.cueEnergy, n.cueArea, n.cueRatio),
+      n.pFull === null ? '–' : `${prob(n.pNoObject)} · ${prob(n.pNoCue)} · ${prob(n.pBlank)}`, num(n.stability, 2), n.window.length ? `epochs ${n.window.join(', ')}` : '–', num(n.turnover, 2)];
     return `<tr class="${escapeXml(t.verdict)}">${cells.map((c, i) => (i === 2 ? `<td><span class="v" style="background:${VERDICT_COLOURS[t.verdict]}">${escapeXml(c)}</span></td>` : `<td>${escapeXml(c)}</td>`)).join('')}</tr>`;
   });
   const th = rows[0]!.triage!.thresholds;
