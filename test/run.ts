@@ -1,5 +1,6 @@
 // Runs every test/**/*.test.ts in one process (one GPU device for all), then prints the
 // summary line CI reads: `tests: N passed, N failed`. A file may be chosen with arguments.
+import '../src/platform/node.ts'; // Node's platform hooks: Dawn, files on disk, h5wasm (see src/platform)
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';

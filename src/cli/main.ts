@@ -1,5 +1,6 @@
 // The command line (Node only): `camlight info` shows the GPU camlight would use, `camlight bench`
 // runs the benchmark suites. Later commands (cam, train, convert) are one entry in COMMANDS.
+import '../platform/node.ts'; // Node's platform hooks: Dawn, files on disk, h5wasm (see src/platform)
 import { init } from '../nn/runtime-global.ts';
 import { camCommand } from './cam.ts';
 import { trainCommand } from './train.ts';
