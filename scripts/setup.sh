@@ -62,7 +62,7 @@ try {
 }
 const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8'));
 const root = lock.packages?.[''] ?? {};
-for (const k of ['dependencies', 'devDependencies']) {
+for (const k of ['dependencies', 'devDependencies', 'optionalDependencies']) {
   const norm = (o) => JSON.stringify(Object.entries(o ?? {}).sort());
   if (norm(pkg[k]) !== norm(root[k])) {
     console.log(`package.json ${k} differ from package-lock.json`);
@@ -190,4 +190,15 @@ elif command -v apt-get >/dev/null 2>&1 && command -v dpkg >/dev/null 2>&1; then
   fi
 else
   missing_data "skimage's photographs are missing; install python3-skimage (apt-get install python3-skimage) or set CAMLIGHT_SKIMAGE_DATA to a folder holding chelsea.png."
+fi
+
+# ---- Chromium for the browser test (test/package): Debian's own package, driven by
+# playwright-core; never a browser downloaded by a test tool.
+chromium_bin="${CAMLIGHT_CHROMIUM:-/usr/bin/chromium}"
+if [ -x "$chromium_bin" ]; then
+  say "Chromium found: $chromium_bin"
+elif can_apt; then
+  apt_install chromium
+else
+  missing_data "Chromium is missing (the browser test runs $chromium_bin); as root run: apt-get install -y chromium."
 fi
