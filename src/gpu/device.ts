@@ -36,7 +36,16 @@ async function findGpu(): Promise<GPU> {
   // Node has no navigator.gpu: its platform entry (src/platform/node.ts) supplies Dawn.
   const fromPlatform = platform().gpu;
   if (fromPlatform) return fromPlatform();
-  throw new NoAdapterError('navigator.gpu is missing: this runtime has no WebGPU. ' + platform().noAdapterHint);
+  // Only for the message: Node running camlight's sources without its platform entry.
+  const g = globalThis as { process?: { versions?: { node?: string } }; Deno?: unknown };
+  const bareNode = platform().name === 'web' && typeof g.process?.versions?.node === 'string' && !g.Deno;
+  throw new NoAdapterError(
+    'navigator.gpu is missing: this runtime has no WebGPU. ' +
+      (bareNode
+        ? "In Node, import camlight by its package name (the `node` export condition installs Dawn), or import 'camlight/node' " +
+          '(src/platform/node.ts in a checkout) before the first init().'
+        : platform().noAdapterHint),
+  );
 }
 
 /** Finds an adapter and requests a device with the adapter's full limits for compute work. */
