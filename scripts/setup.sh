@@ -16,7 +16,7 @@ want_data=0
 for arg in "$@"; do
   case "$arg" in
     --test-data) want_data=1 ;;
-    -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "setup: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
