@@ -1,6 +1,7 @@
 // Entry point of `npm run bench [-- suite ...] [--quick] [--only a,b] [--wait sleep|spin]`:
 // runs the named suites (all when none is named) one after another and exits non-zero when any
 // output failed its check. A new suite is one line in SUITES.
+import '../src/platform/node.ts'; // Node's platform hooks: Dawn, files on disk, h5wasm (see src/platform)
 import { pathToFileURL } from 'node:url';
 
 export const SYSTEMS = ['camlight', 'tfjs-webgpu', 'tfjs-wasm'] as const;

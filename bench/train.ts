@@ -3,6 +3,7 @@
 // gradients against tfjs; test accuracy after a (configurable) short run; the CAM recorder's overhead.
 // Epochs and images of the accuracy run: --epochs/--limit when run directly
 // (node --import tsx bench/train.ts --epochs 5 --limit 60000), or CAMLIGHT_BENCH_EPOCHS / _LIMIT.
+import '../src/platform/node.ts'; // Node's platform hooks: Dawn, files on disk, h5wasm (see src/platform)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';

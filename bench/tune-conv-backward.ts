@@ -6,6 +6,7 @@
 //     shapes:   comma list of b1c1,b1c2,b2c1,b2c2,b3c1,b3c2,b4c1,b4c2,b5 (default b3c2)
 //     variants: comma list of auto | i<WGX>x<P>x<KB> (dInput) | w<WGX>x<CB>x<KB>[s<splits>] (dWeight)
 // Timing: `reps` launches in one submission + one read, per round; best round / reps (median in parentheses).
+import '../src/platform/node.ts'; // Node's platform hooks: Dawn, files on disk, h5wasm (see src/platform)
 import { conv2dInputGradWithTile, conv2dWeightGradWithTile, type InputGradTile, type WeightGradTile } from '../src/kernels/conv2d-backward.ts';
 import { init } from '../src/nn/runtime-global.ts';
 import { upload, type Tensor } from '../src/nn/tensor.ts';

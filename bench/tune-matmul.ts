@@ -4,6 +4,7 @@
 // then one read each, so that drifting load hits them alike; prints median GFLOP/s.
 //   node --import tsx bench/tune-matmul.ts [--mnk 1024,1024,1024] [--rows wgx:rm:cn,...]
 //        [--cols wgx:rm:cn,...] [--peer] [--spin] [--rounds 5] [--launches 2]
+import '../src/platform/node.ts'; // Node's platform hooks: Dawn, files on disk, h5wasm (see src/platform)
 import { dense, matmul, MATMUL_TUNING } from '../src/kernels/matmul.ts';
 import type { MatmulTile } from '../src/kernels/matmul-wgsl.ts';
 import { init } from '../src/nn/runtime-global.ts';

@@ -1,5 +1,6 @@
 // Asks Dawn for a WebGPU adapter and device the way camlight does, and says which it got:
 // setup.sh runs this to decide whether lavapipe must be installed. Exit 0: found; 3: none.
+import '../src/platform/node.ts'; // Node's platform hooks: Dawn, files on disk, h5wasm (see src/platform)
 import { requestAdapterDevice } from '../src/gpu/device.ts';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';

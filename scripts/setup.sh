@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes this machine ready for camlight, doing only what is missing: Node dependencies (npm ci
 # when node_modules is missing or stale), a WebGPU adapter (Mesa's lavapipe when Dawn finds
-# none), and with --test-data the Debian data sets the tests read. Exits 1 saying exactly what
+# none), and with --test-data the Debian data sets the tests read (and, under CI, Debian's
+# chromium for the browser tests). Exits 1 saying exactly what
 # to install when it cannot do it itself (not root, or no apt-get).
 #
 #   bash scripts/setup.sh [--test-data]
@@ -15,7 +16,7 @@ want_data=0
 for arg in "$@"; do
   case "$arg" in
     --test-data) want_data=1 ;;
-    -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "setup: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -62,7 +63,7 @@ try {
 }
 const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8'));
 const root = lock.packages?.[''] ?? {};
-for (const k of ['dependencies', 'devDependencies']) {
+for (const k of ['dependencies', 'devDependencies', 'optionalDependencies']) {
   const norm = (o) => JSON.stringify(Object.entries(o ?? {}).sort());
   if (norm(pkg[k]) !== norm(root[k])) {
     console.log(`package.json ${k} differ from package-lock.json`);
@@ -190,4 +191,15 @@ elif command -v apt-get >/dev/null 2>&1 && command -v dpkg >/dev/null 2>&1; then
   fi
 else
   missing_data "skimage's photographs are missing; install python3-skimage (apt-get install python3-skimage) or set CAMLIGHT_SKIMAGE_DATA to a folder holding chelsea.png."
+fi
+
+# ---- Chromium for the browser tests (test/package): Debian's own package, driven by
+# playwright-core; never a browser downloaded by a test tool. Installed when missing under CI.
+chromium_bin="${CAMLIGHT_CHROMIUM:-/usr/bin/chromium}"
+if [ -x "$chromium_bin" ]; then
+  say "Chromium found: $chromium_bin"
+elif [ "$strict" = 1 ] && can_apt; then
+  apt_install chromium   # under CI only: a 100 MB browser is not installed behind a developer's back
+else
+  missing_data "Chromium is missing (the browser test runs $chromium_bin); as root run: apt-get install -y chromium."
 fi

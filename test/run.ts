@@ -2,6 +2,7 @@
 // summary line CI reads: `tests: N passed, N failed`. A file may be chosen with arguments.
 // Test files get uvu through test/uvu-suite.ts (a resolve hook), which reports hook failures;
 // tests skipped for missing data (test/real-data.ts) are listed, with why, before the summary.
+import '../src/platform/node.ts'; // Node's platform hooks: Dawn, files on disk, h5wasm (see src/platform)
 import { register } from 'node:module';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';

@@ -1,7 +1,9 @@
 // The command line (Node only): `camlight info` shows the GPU camlight would use, `camlight bench`
 // runs the benchmark suites. Later commands (cam, train, convert) are one entry in COMMANDS.
+import '../platform/node.ts'; // Node's platform hooks: Dawn, files on disk, h5wasm (see src/platform)
 import { init } from '../nn/runtime-global.ts';
 import { camCommand } from './cam.ts';
+import { serveCommand } from './serve.ts';
 import { trainCommand } from './train.ts';
 
 interface Command {
@@ -13,6 +15,7 @@ const COMMANDS: Record<string, Command> = {
   info: { summary: 'print the WebGPU adapter and the limits camlight will use', run: info },
   cam: { summary: 'class activation maps for images: camlight cam <images…> --model model.json [--method …]', run: camCommand },
   train: { summary: 'train a classifier, recording CAMs every epoch: camlight train --data fashion-mnist|DIR --model …', run: trainCommand },
+  serve: { summary: 'the static page on localhost, with the model folders of DIR as demos: camlight serve [DIR] [--port 8080]', run: serveCommand },
   bench: { summary: 'run the kernel benchmarks: camlight bench [suite] [--quick] [--only ...]', run: bench },
 };
 

@@ -1,5 +1,6 @@
 // The one place that finds a WebGPU adapter and asks it for a device with its real limits,
 // in browsers and Deno (navigator.gpu) and in Node (Dawn through the `webgpu` package).
+import { platform } from '../platform/hooks.ts';
 import { NoAdapterError } from './errors.ts';
 
 export interface AcquireOptions {
@@ -29,28 +30,29 @@ const WANTED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
-const INSTALL_HINT =
-  'No WebGPU adapter was found. On Debian/Ubuntu without a GPU install Mesa\'s software Vulkan ' +
-  "driver (lavapipe), version 25 or newer: on Debian bookworm run\n" +
-  "  echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list\n" +
-  '  apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers\n' +
-  '(or run `npm run setup`, which does this). In a browser, use one with WebGPU enabled.';
-
 async function findGpu(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
-  if (!isNode) throw new NoAdapterError('navigator.gpu is missing: this runtime has no WebGPU. ' + INSTALL_HINT);
-  // Imported lazily so that browser bundles never pull in the Node binding.
-  const { nodeGpu } = await import('./node-adapter.ts');
-  return nodeGpu();
+  // Node has no navigator.gpu: its platform entry (src/platform/node.ts) supplies Dawn.
+  const fromPlatform = platform().gpu;
+  if (fromPlatform) return fromPlatform();
+  // Only for the message: Node running camlight's sources without its platform entry.
+  const g = globalThis as { process?: { versions?: { node?: string } }; Deno?: unknown };
+  const bareNode = platform().name === 'web' && typeof g.process?.versions?.node === 'string' && !g.Deno;
+  throw new NoAdapterError(
+    'navigator.gpu is missing: this runtime has no WebGPU. ' +
+      (bareNode
+        ? "In Node, import camlight by its package name (the `node` export condition installs Dawn), or import 'camlight/node' " +
+          '(src/platform/node.ts in a checkout) before the first init().'
+        : platform().noAdapterHint),
+  );
 }
 
 /** Finds an adapter and requests a device with the adapter's full limits for compute work. */
 export async function requestAdapterDevice(opts: AcquireOptions = {}): Promise<AdapterHandle> {
   const gpu = opts.gpu ?? (await findGpu());
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
-  if (!adapter) throw new NoAdapterError(INSTALL_HINT);
+  if (!adapter) throw new NoAdapterError(platform().noAdapterHint);
   const requiredLimits: Record<string, number> = {};
   for (const k of WANTED_LIMITS) {
     const v = (adapter.limits as unknown as Record<string, number>)[k];
@@ -62,6 +64,8 @@ export async function requestAdapterDevice(opts: AcquireOptions = {}): Promise<A
   }
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'camlight' });
   const info = adapter.info ?? ({} as GPUAdapterInfo);
-  const name = [info.description, info.device, info.vendor, info.architecture].find((s) => s && s.length) ?? 'unknown adapter';
+  // Dawn in Node fills description ('llvmpipe (LLVM 19.1.7, 256 bits)'); browsers often leave it
+  // and device empty and give vendor + architecture ('google swiftshader').
+  const name = [info.description, info.device, [info.vendor, info.architecture].filter(Boolean).join(' ')].find((s) => s && s.length) ?? 'unknown adapter';
   return { gpu, adapter, device, name };
 }

@@ -1,5 +1,5 @@
 // Node adapter: Dawn's bindings from the `webgpu` package. The only file in src/gpu that is
-// Node-specific; device.ts imports it lazily when navigator.gpu is absent.
+// Node-specific; the Node platform entry (src/platform/node.ts) imports it on the first init().
 import { create, globals } from 'webgpu';
 
 let instance: GPU | undefined;

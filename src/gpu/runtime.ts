@@ -1,6 +1,7 @@
 // The runtime owns one device and everything tied to it: the buffer pool, the pipeline cache,
 // the command batch and the read-back path. Kernels only describe programs and call dispatch();
 // nothing above src/gpu touches usage flags, mapAsync or pipeline creation.
+import { readEnv } from '../platform/hooks.ts';
 import { requestAdapterDevice, type AcquireOptions } from './device.ts';
 import { DeviceLostError, GpuKernelError, ShapeError } from './errors.ts';
 import { BufferPool, type PoolStats } from './pool.ts';
@@ -93,8 +94,7 @@ export class Runtime {
   /** Acquires an adapter and device and builds a runtime around them. */
   static async create(opts: RuntimeOptions = {}): Promise<Runtime> {
     const h = await requestAdapterDevice(opts);
-    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-    const debug = opts.debug ?? (env?.CAMLIGHT_DEBUG === '1');
+    const debug = opts.debug ?? readEnv('CAMLIGHT_DEBUG') === '1';
     return new Runtime(h.device, h.name, debug, h.gpu);
   }
 

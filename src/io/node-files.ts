@@ -1,5 +1,5 @@
 // Node's FileSource: files relative to a base folder on disk. The only module under src/io with
-// `node:` imports, loaded lazily by the loaders when they are handed a plain path in Node.
+// `node:` imports; the Node platform entry (src/platform/node.ts) hands it to the loaders for plain paths.
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { FileNotFoundError, type FileSource } from './files.ts';

@@ -3,6 +3,7 @@
 import * as opentypeNs from 'opentype.js';
 import type { Font, Glyph } from 'opentype.js';
 import type { RgbaImage } from '../io/image.ts';
+import { platform } from '../platform/hooks.ts';
 import { fillPath, type Rgb } from './raster.ts';
 
 // opentype.js is CommonJS in Node (its exports on `default`) and an ES module in bundlers.
@@ -97,7 +98,7 @@ export function parseFont(bytes: ArrayBuffer | Uint8Array): TextFont {
 }
 
 /** The font file the default font comes from, inside the dejavu-fonts-ttf package. */
-export const DEFAULT_FONT_MODULE = 'dejavu-fonts-ttf/ttf/DejaVuSans.ttf';
+export { DEFAULT_FONT_MODULE } from './font-module.ts';
 
 let fallback: TextFont | null = null;
 let loading: Promise<TextFont> | null = null;
@@ -121,18 +122,17 @@ export function setDefaultFont(font: TextFont): void {
 export function defaultFont(): Promise<TextFont> {
   if (fallback) return Promise.resolve(fallback);
   loading ??= (async () => {
-    const resolve = (import.meta as { resolve?: (s: string) => string }).resolve;
-    if (typeof resolve !== 'function') throw new Error(`defaultFont: cannot locate ${DEFAULT_FONT_MODULE} here; load a .ttf and call setDefaultFont(parseFont(bytes))`);
-    const url = new URL(resolve(DEFAULT_FONT_MODULE));
-    if (url.protocol !== 'file:') {
-      const res = await fetch(url);
-      return (fallback = parseFont(await res.arrayBuffer()));
+    // Node reads the font from the dejavu-fonts-ttf package on disk; a page has no such disk.
+    const read = platform().fontBytes;
+    if (!read) {
+      throw new Error(
+        `defaultFont: no default font in ${platform().name === 'web' ? 'a browser' : 'this runtime'}; fetch a .ttf ` +
+          `(e.g. DejaVuSans.ttf from the dejavu-fonts-ttf package) and call setDefaultFont(parseFont(bytes)) first`,
+      );
     }
-    // Kept out of the static import graph so browsers never see `node:` modules.
-    const { nodeFiles } = (await import('../io/node-files.ts')) as typeof import('../io/node-files.ts');
-    const path = decodeURIComponent(url.pathname);
-    const slash = path.lastIndexOf('/');
-    return (fallback = parseFont(await nodeFiles(path.slice(0, slash)).read(path.slice(slash + 1))));
+    const bytes = await read();
+    return (fallback = parseFont(bytes));
   })();
+  loading.catch(() => (loading = null)); // setDefaultFont later, or a retry, may still succeed
   return loading;
 }

@@ -4,6 +4,7 @@
 import { ShapeError } from '../gpu/errors.ts';
 import type { FileSource } from '../io/files.ts';
 import { upload, type Tensor } from '../nn/tensor.ts';
+import { platform } from '../platform/hooks.ts';
 import { readIdx } from './idx.ts';
 
 /** Images (N,H,W,C) as float32 on the host with integer labels and the class names. */
@@ -167,8 +168,7 @@ export async function loadFashionMnist(o: FashionMnistOptions = {}): Promise<Dat
 /** A FileSource as given, or (in Node) a folder path through the lazily imported Node adapter. */
 export async function resolveFolder(where: FileSource | string): Promise<FileSource> {
   if (typeof where !== 'string') return where;
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
-  if (!isNode) throw new Error(`cannot read the folder '${where}' outside Node: pass a FileSource (fetchFiles(url), memoryFiles())`);
-  const { nodeFiles } = (await import('../io/node-files.ts')) as typeof import('../io/node-files.ts');
-  return nodeFiles(where);
+  const folder = platform().folder;
+  if (!folder) throw new Error(`cannot read the folder '${where}' in a browser: pass a FileSource (fetchFiles(url), memoryFiles())`);
+  return folder(where);
 }

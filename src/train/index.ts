@@ -5,12 +5,11 @@ export { constant, stepDecay, cosine, warmup, type Schedule, type SchedulePoint 
 export { parseIdx, encodeIdx, readIdx, gunzip, isGzip, IdxFormatError, type IdxArray, type IdxType } from './idx.ts';
 export {
   loadFashionMnist, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, shuffled, subset, splitValidation, batchIndices, batchTensors,
-  checkDataset, count, imageSize, rng, type Dataset, type FashionMnistOptions,
+  checkDataset, count, imageSize, type Dataset, type FashionMnistOptions,
 } from './data.ts';
 export { loadImageFolder, type ImageFolderOptions, type FolderEntry } from './image-folder.ts';
 export { augmentParams, augmentBatch, augments, type AugmentOptions } from './augment.ts';
 export { injectShortcut, cueMask, silhouetteMask, type ShortcutOptions, type ShortcutResult } from './shortcut.ts';
-export { runSegment, runUpTo, runFrom, nodeOf } from './graph-run.ts';
 export {
   train, evaluate, saveCheckpoint, sparseCrossEntropy, type TrainOptions, type History, type EpochRecord, type EpochInfo, type StepInfo, type LossFn,
 } from './trainer.ts';

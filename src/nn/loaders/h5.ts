@@ -8,7 +8,8 @@
 //   weights only: /  attrs layer_names = [layer, …] (long lists split as layer_names0, layer_names1, …)
 //                 /<layer>  attrs weight_names = ['<layer>/kernel:0', …] in the layer's weight order
 //                 /<layer>/<weight name>  float dataset (the name's '/' makes nested groups)
-import h5wasm from 'h5wasm';
+import type h5wasmModule from 'h5wasm';
+import { loadH5wasm } from '../../platform/hooks.ts';
 import { ModelLoadError } from './errors.ts';
 
 /** One weight as stored: its full name in the file, the short Keras name and the data. */
@@ -38,14 +39,20 @@ export interface H5Contents {
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 let fileCounter = 0;
 
-type H5Module = Awaited<typeof h5wasm.ready>;
+// h5wasm is loaded through the platform's loader (useH5wasm) on the first .h5, never statically,
+// so bundles without .h5 support leave its 5.7 MB out.
+let h5wasm: typeof h5wasmModule;
+type H5Module = Awaited<typeof h5wasmModule.ready>;
 let ready: Promise<H5Module> | null = null;
 function h5(): Promise<H5Module> {
-  ready ??= h5wasm.ready.then((m) => {
+  ready ??= loadH5wasm().then(async (lib) => {
+    h5wasm = lib as typeof h5wasmModule;
+    const m = await h5wasm.ready;
     // Turn HDF5's error stack into JS exceptions instead of prints on stderr.
     (m as unknown as { activate_throwing_error_handler(): number }).activate_throwing_error_handler();
     return m;
   });
+  ready.catch(() => (ready = null)); // a failed load (no loader, offline) may be retried
   return ready;
 }
 

@@ -2,6 +2,7 @@
 // file's path inside it, picking the Node adapter only in Node so the core stays web-standard.
 import { basename, dirname, type FileSource } from '../../io/files.ts';
 import { fetchFiles } from '../../io/fetch-files.ts';
+import { platform } from '../../platform/hooks.ts';
 
 /** A file inside a FileSource. */
 export interface FileRef {
@@ -12,7 +13,6 @@ export interface FileRef {
 /** What the loaders accept: a path (Node) or URL, a FileSource (its `defaultName` is read), or both. */
 export type Location = string | URL | FileSource | FileRef;
 
-const isNode = (): boolean => typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 const hasScheme = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 
 /**
@@ -26,11 +26,11 @@ export async function resolveLocation(loc: Location, defaultName: string): Promi
     return { source: loc as FileSource, path: defaultName };
   }
   const s = String(loc);
-  if (isNode() && (!hasScheme(s) || s.startsWith('file://'))) {
+  // A platform with a disk (Node, Deno) reads plain paths from it; the web fetches them.
+  const folder = platform().folder;
+  if (folder && (!hasScheme(s) || s.startsWith('file://'))) {
     const filePath = s.startsWith('file://') ? decodeURIComponent(new URL(s).pathname) : s;
-    // Kept out of the static import graph so browsers never see `node:` modules.
-    const { nodeFiles } = (await import('../../io/node-files.ts')) as typeof import('../../io/node-files.ts');
-    return { source: nodeFiles(dirname(filePath) || '.'), path: basename(filePath) };
+    return { source: folder(dirname(filePath) || '.'), path: basename(filePath) };
   }
   const i = s.lastIndexOf('/');
   return { source: fetchFiles(i < 0 ? '' : s.slice(0, i + 1)), path: s.slice(i + 1) };
@@ -46,7 +46,7 @@ export async function resolveSink(target: string | FileSource): Promise<FileSour
     if (!target.write) throw new Error('saving needs a FileSource with write() (nodeFiles(dir) in Node, memoryFiles() anywhere)');
     return target;
   }
-  if (!isNode()) throw new Error(`cannot save to the path '${target}' outside Node: pass a FileSource with write() (e.g. memoryFiles())`);
-  const { nodeFiles } = (await import('../../io/node-files.ts')) as typeof import('../../io/node-files.ts');
-  return nodeFiles(target);
+  const folder = platform().folder;
+  if (!folder) throw new Error(`cannot save to the path '${target}' in a browser: pass a FileSource with write() (e.g. memoryFiles())`);
+  return folder(target);
 }
