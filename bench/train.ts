@@ -3,8 +3,6 @@
 // gradients against tfjs; test accuracy after a (configurable) short run; the CAM recorder's overhead.
 // Epochs and images of the accuracy run: --epochs/--limit when run directly
 // (node --import tsx bench/train.ts --epochs 5 --limit 60000), or CAMLIGHT_BENCH_EPOCHS / _LIMIT.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { scoreHead } from '../src/cam/targets.ts';
@@ -17,10 +15,11 @@ import { upload, type Tensor } from '../src/nn/tensor.ts';
 import { fashionCnn } from '../src/nn/zoo/index.ts';
 import { adam, batchTensors, CamRecorder, evaluate, loadFashionMnist, silhouetteMask, subset, train, type Dataset } from '../src/train/index.ts';
 import type { BenchOptions, Suite, System } from './index.ts';
+import { beginRun, deviceAdapterInfo, writeRun } from './results.ts';
 import { median, mismatch, type Tolerance } from './measure.ts';
 import { peerModel } from './model-setup.ts';
 import { describePeer, tf, usePeer } from './peers.ts';
-import { RESULTS_DIR, loud, printTable } from './table.ts';
+import { loud, printTable } from './table.ts';
 
 const BATCHES = [32, 128];
 /** Gradients of a 467k-parameter CNN in fp32, reduced over a batch in different orders. */
@@ -229,10 +228,8 @@ async function runTrain(opts: BenchOptions, s: Settings): Promise<number> {
       `CAM recording of 8 images: ${(100 * camOverhead.fraction).toFixed(2)} % of the epochs' time (target < 5 %)`);
     model.dispose();
   }
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const doc = { adapter: rt.adapterName, date: new Date().toISOString(), quick: opts.quick, gradientCheck: gradientCheck.text, steps: s.steps, repeats: s.repeats, records, accuracy, camOverhead };
-  writeFileSync(join(RESULTS_DIR, 'train.json'), JSON.stringify(doc, null, 1) + '\n');
-  console.log(`  → ${resolve(RESULTS_DIR, 'train.json')}`);
+  const file = writeRun('train', rt.adapterName, records, { gradientCheck: gradientCheck.text, steps: s.steps, repeats: s.repeats, accuracy, camOverhead }, deviceAdapterInfo(rt.device));
+  console.log(`  → ${file}`);
   return failures;
 }
 
@@ -240,6 +237,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   const argv = process.argv.slice(2);
   const quick = argv.includes('--quick');
-  const code = await runTrain({ quick, systems: ['camlight', 'tfjs-webgpu', 'tfjs-wasm'], wait: 'sleep' }, settings(quick, argv));
+  const opts: BenchOptions = { quick, systems: ['camlight', 'tfjs-webgpu', 'tfjs-wasm'], wait: 'sleep', budgetS: null, out: null };
+  beginRun('train', opts, null);
+  const code = await runTrain(opts, settings(quick, argv));
   process.exit(code ? 1 : 0);
 }
