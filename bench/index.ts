@@ -17,6 +17,7 @@
 //   date, adapter, mode, budget, systems and load average; give each record `ms: { system: ms }`
 //   and `timing: { system: timingRecord(t) }` (measure.ts) so that `bench compare` can pair and
 //   compare it, and the fields that name it (op/shape, model/size/batch/method, or `key`).
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { beginRun, setAllSystems } from './results.ts';
 
@@ -35,6 +36,8 @@ export interface BenchOptions {
   budgetS: number | null;
   /** --out: write the results here instead of bench/results/<adapter-slug>/<suite>….json. */
   out: string | null;
+  /** --match: measure only the cases whose name contains one of these (suites that support it: kernels). */
+  match: string[] | null;
 }
 
 /** What a suite's run() receives: the options with the budget resolved for that suite. */
@@ -58,7 +61,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   train: async () => (await import('./train.ts')).suite,
 };
 
-export const USAGE = `usage: npm run bench [-- <suite>...] [--quick] [--budget S] [--only ${SYSTEMS.join(',')}] [--wait sleep|spin] [--out FILE]
+export const USAGE = `usage: npm run bench [-- <suite>...] [--quick] [--budget S] [--only ${SYSTEMS.join(',')}] [--wait sleep|spin] [--match a,b] [--out FILE]
        npm run bench -- compare BEFORE.json AFTER.json [--system camlight]
        npm run bench -- report [--markdown] [FILE...]
 suites: ${Object.keys(SUITES).join(', ')} (all when none is named)
@@ -67,14 +70,15 @@ suites: ${Object.keys(SUITES).join(', ')} (all when none is named)
             fewer samples, at least one; every output is checked before it is timed whatever the budget)
   --only    measure only these systems (comma-separated)
   --wait    how camlight waits for the GPU: 'sleep' (default: a calibrated timer, then await) or 'spin'
-  --out     results file to write (one suite only); default bench/results/<adapter>/<suite>[-quick][-systems].json
+  --match   kernels only: measure the cases whose 'op shape' contains one of these (comma-separated), e.g. conv2d.dWeight,matmul
+  --out     results file to write (one suite only); default bench/results/<adapter>/<suite>[-quick][-systems][-match].json
 compare: per-measurement time ratio AFTER/BEFORE of two results files of the same adapter, with a noise estimate
 report:  the tables of the README from bench/results/*/*.json (or the files named)`;
 
 /** Parses bench arguments; throws with the usage text on anything it does not know. */
 export function parseArgs(argv: string[]): { suites: string[]; opts: BenchOptions } {
   const suites: string[] = [];
-  const opts: BenchOptions = { quick: false, systems: [...SYSTEMS], wait: 'sleep', budgetS: null, out: null };
+  const opts: BenchOptions = { quick: false, systems: [...SYSTEMS], wait: 'sleep', budgetS: null, out: null, match: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -99,6 +103,7 @@ export function parseArgs(argv: string[]): { suites: string[]; opts: BenchOption
       if (!(b > 0) || !Number.isFinite(b)) throw new Error(`--budget takes seconds per measurement (a positive number), not '${v}'`);
       opts.budgetS = b;
     } else if (flag === '--out') opts.out = value();
+    else if (flag === '--match') opts.match = value().split(',').map((m) => m.trim()).filter(Boolean);
     else if (flag === '--help' || flag === '-h') throw new Error(USAGE);
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}\n${USAGE}`);
     else if (!(a in SUITES)) throw new Error(`unknown suite '${a}'\n${USAGE}`);
@@ -134,8 +139,10 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`\n=== bench: ${suite.name} — ${suite.describe}${parsed.opts.quick ? ' (quick)' : ''}, budget ${budgetS} s per measurement ===`);
     const s0 = performance.now();
     beginRun(suite.name, parsed.opts, budgetS);
+    const c0 = process.cpuUsage();
     failures += await suite.run({ ...parsed.opts, budgetS });
-    console.log(`=== ${suite.name}: ${((performance.now() - s0) / 1000).toFixed(0)} s ===`);
+    const c = process.cpuUsage(c0);
+    console.log(`=== ${suite.name}: ${((performance.now() - s0) / 1000).toFixed(0)} s (process CPU ${((c.user + c.system) / 1e6).toFixed(0)} s, load average now ${loadavg().map((x) => x.toFixed(1)).join(' ')}) ===`);
   }
   if (parsed.suites.length > 1) console.log(`\nbench: ${parsed.suites.length} suites in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   if (failures) console.error(`\nbench: ${failures} check(s) FAILED (see the messages above); exit code 1`);

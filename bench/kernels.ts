@@ -32,6 +32,8 @@ export interface Case {
   unsupported?: Partial<Record<System, string>>;
   /** Reference above CPU_REFERENCE_MAX_FLOPS when it is not tfjs-wasm (spot-checked in float64 all the same). */
   bigReference?: Peer;
+  /** A full host reference (float64 sums) used instead of tfjs-cpu up to CPU_REFERENCE_MAX_FLOPS, where tfjs-cpu is too slow. */
+  hostReference?(d: Float32Array[]): Float32Array;
 }
 
 // x:(1,H,W,C) w:(3,3,C,K) b:(K) y:(1,H,W,K); stride 1, 'same' padding, bias then ReLU.
@@ -128,18 +130,24 @@ interface Row {
   c: Case;
   ref: Float32Array | null;
   refName: string;
-  /** The peer that computed `ref` (its output was checked there: in float64 unless tfjs-cpu). */
-  refPeer: Peer;
+  /** Who computed `ref`: a peer (checked in float64 at SPOT_CHECKS outputs unless tfjs-cpu) or the host formula. */
+  refPeer: Peer | 'host';
   timing: Partial<Record<System, Timing>>;
   failed: Partial<Record<System, string>>;
 }
 
 const errText = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
-const refPeerOf = (c: Case): Peer => (c.flops <= CPU_REFERENCE_MAX_FLOPS ? 'tfjs-cpu' : c.bigReference ?? 'tfjs-wasm');
+const refPeerOf = (c: Case): Peer | 'host' => (c.flops <= CPU_REFERENCE_MAX_FLOPS ? (c.hostReference ? 'host' : 'tfjs-cpu') : c.bigReference ?? 'tfjs-wasm');
 
 /** Computes every row's reference output; a broken reference fails the row for all systems. */
 async function references(rows: Row[], progress: Progress): Promise<void> {
+  for (const r of rows.filter((r) => r.refPeer === 'host')) {
+    const t0 = performance.now();
+    r.ref = r.c.hostReference!(r.c.inputs().map((i) => i.data));
+    r.refName = 'host formula (float64 sums)';
+    progress.step(`reference ${r.c.op} ${r.c.shape}: ${r.refName}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
   for (const peer of ['tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu'] as const) {
     const onCpu = peer === 'tfjs-cpu';
     const todo = rows.filter((r) => r.refPeer === peer);
@@ -254,13 +262,18 @@ async function run(opts: SuiteOptions): Promise<number> {
     `timing: warm-up + check, then samples of R back-to-back launches and one read-back (R chosen so a sample lasts ~${plan.sampleMs.toFixed(0)} ms) ` +
       `for ~${opts.budgetS} s per measurement (--budget; at least one sample, at most ${plan.maxSamples}); the figure is the median`,
   );
-  console.log(`check before timing: ${describeTolerance(FP32_TOLERANCE)}; reference tfjs-cpu up to ${CPU_REFERENCE_MAX_FLOPS / 1e9} GFLOP, else tfjs-wasm (tfjs-webgpu for conv2d.dWeight: wasm lacks it) spot-checked in float64 at ${SPOT_CHECKS} outputs`);
+  console.log(`check before timing: ${describeTolerance(FP32_TOLERANCE)}; reference tfjs-cpu up to ${CPU_REFERENCE_MAX_FLOPS / 1e9} GFLOP (conv2d.dWeight: a float64 host formula, tfjs-cpu's is ~100× slower), else tfjs-wasm (tfjs-webgpu for conv2d.dWeight: wasm lacks it) spot-checked in float64 at ${SPOT_CHECKS} outputs`);
   console.log(`VGG-19's 16 convolutions have 9 distinct shapes: each is measured once ('layers' = how many layers share it) and the geometric means count it once per layer\n`);
 
-  const rows: Row[] = CASES.filter((c) => !opts.quick || c.inQuick).map((c) => ({ c, ref: null, refName: '', refPeer: refPeerOf(c), timing: {}, failed: {} }));
+  const wanted = (c: Case) => (!opts.quick || c.inQuick) && (!opts.match || opts.match.some((m) => `${c.op} ${c.shape}`.includes(m)));
+  const rows: Row[] = CASES.filter(wanted).map((c) => ({ c, ref: null, refName: '', refPeer: refPeerOf(c), timing: {}, failed: {} }));
+  if (!rows.length) {
+    console.error(`kernels: --match ${opts.match?.join(',')} names no case; cases are 'op shape', e.g. ${CASES.slice(0, 2).map((c) => `'${c.op} ${c.shape}'`).join(', ')}`);
+    return 1;
+  }
   // Progress weights, in seconds: references at ~1 GFLOP/s (tfjs-cpu) or ~5; a measurement = its budget + a checked launch.
   const weights = [
-    ...rows.map((r) => r.c.flops / (r.refPeer === 'tfjs-cpu' ? 1e9 : 5e9)),
+    ...rows.map((r) => r.c.flops / (r.refPeer === 'tfjs-cpu' || r.refPeer === 'host' ? 1e9 : 5e9)),
     ...opts.systems.flatMap((s) => rows.filter((r) => !r.c.unsupported?.[s]).map((r) => opts.budgetS + r.c.flops / 5e9)),
   ];
   const progress = new Progress(weights);

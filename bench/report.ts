@@ -130,10 +130,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   h('Durations');
   print({
-    header: ['adapter', 'suite', 'mode', 'budget s', 'took', 'load average start → end', 'CPUs', 'date'],
-    rows: docs.map(([file, d]) => [d.adapterSlug ?? relative(RESULTS_DIR, file).split('/')[0]!, d.suite ?? '?', d.mode ?? '?', d.budgetS == null ? '—' : String(d.budgetS), clock(d.durationS),
+    header: ['adapter', 'suite', 'mode', 'budget s', 'took', 'process CPU', 'load average start → end', 'CPUs', 'date'],
+    rows: docs.map(([file, d]) => [d.adapterSlug ?? relative(RESULTS_DIR, file).split('/')[0]!, d.suite ?? '?', d.mode ?? '?', d.budgetS == null ? '—' : String(d.budgetS), clock(d.durationS), clock(d.cpuS),
       d.load?.start ? `${d.load.start.join(', ')} → ${d.load.end?.join(', ') ?? '?'}` : 'not recorded', d.load?.cpus ? String(d.load.cpus) : '—', d.date.slice(0, 10)]),
     align: ['left', 'left', 'left'],
   }, markdown);
+  console.log(`${markdown ? '\n' : ''}took = wall-clock time; process CPU = CPU seconds of the bench process (all threads: on lavapipe the "GPU" too), which other load inflates less than the wall clock`);
   return 0;
 }

@@ -33,6 +33,8 @@ export interface RunMetaBase {
   /** os.loadavg() (1, 5, 15 min) at the start and end: anything near or above `cpus` distorts times. */
   load: { start: number[]; end?: number[]; cpus: number; cpuModel: string };
   durationS?: number;
+  /** CPU seconds this process used (user + system, all threads: on lavapipe that includes the "GPU"); less inflated by other load than durationS. */
+  cpuS?: number;
   node: string;
   argv: string[];
 }
@@ -61,10 +63,11 @@ export function adapterSlug(description: string, info?: RunMeta['adapterInfo']):
 }
 
 /** The results file of a run: quick runs and runs of a subset of the systems get their own name. */
-export function resultsPath(suite: string, slug: string, opts: Pick<BenchOptions, 'quick' | 'systems' | 'out'>, allSystems: readonly string[]): string {
+export function resultsPath(suite: string, slug: string, opts: Pick<BenchOptions, 'quick' | 'systems' | 'out'> & { match?: string[] | null }, allSystems: readonly string[]): string {
   if (opts.out) return resolve(opts.out);
   const subset = opts.systems.length < allSystems.length ? `-${opts.systems.join('+')}` : '';
-  return join(RESULTS_DIR, slug, `${suite}${opts.quick ? '-quick' : ''}${subset}.json`);
+  const match = opts.match?.length ? `-match-${opts.match.join('+').toLowerCase().replace(/[^a-z0-9.+]+/g, '-')}` : '';
+  return join(RESULTS_DIR, slug, `${suite}${opts.quick ? '-quick' : ''}${subset}${match}.json`);
 }
 
 function git(args: string[]): string | null {
@@ -84,7 +87,7 @@ export function setAllSystems(s: readonly string[]): void {
 }
 
 /** The run a suite is in: set by index.ts before each suite, read when the suite writes its results. */
-let current: { suite: string; opts: BenchOptions; meta: Omit<RunMetaBase, 'adapter' | 'adapterSlug'>; t0: number } | null = null;
+let current: { suite: string; opts: BenchOptions; meta: Omit<RunMetaBase, 'adapter' | 'adapterSlug'>; t0: number; cpu0: NodeJS.CpuUsage } | null = null;
 
 /**
  * Notes the start of `suite` (commit, time, load); index.ts calls it before running the suite.
@@ -98,6 +101,7 @@ export function beginRun(suite: string, opts: BenchOptions, budgetS: number | nu
     suite,
     opts,
     t0: performance.now(),
+    cpu0: process.cpuUsage(),
     meta: {
       suite,
       commit,
@@ -106,6 +110,7 @@ export function beginRun(suite: string, opts: BenchOptions, budgetS: number | nu
       mode: opts.quick ? 'quick' : 'full',
       budgetS,
       systems: [...opts.systems],
+      ...(opts.match ? { match: opts.match } : {}),
       camlightWait: opts.wait,
       load: { start: round2(loadavg()), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown' },
       node: process.version,
@@ -138,6 +143,7 @@ export function writeRun(suite: string, adapter: string, records: unknown[], ext
     adapterSlug: slug,
     finished: new Date().toISOString(),
     durationS: Math.round((performance.now() - run.t0) / 100) / 10,
+    cpuS: cpuSince(run.cpu0),
     load: { ...run.meta.load, end: round2(loadavg()) },
     ...extra,
     records,
@@ -145,6 +151,11 @@ export function writeRun(suite: string, adapter: string, records: unknown[], ext
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(doc, null, 1) + '\n');
   return file;
+}
+
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(start);
+  return Math.round((u.user + u.system) / 1e5) / 10;
 }
 
 /** Reads a results file; throws naming the file when it is not one. */

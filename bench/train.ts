@@ -15,6 +15,7 @@ import { upload, type Tensor } from '../src/nn/tensor.ts';
 import { fashionCnn } from '../src/nn/zoo/index.ts';
 import { adam, batchTensors, CamRecorder, evaluate, loadFashionMnist, silhouetteMask, subset, train, type Dataset } from '../src/train/index.ts';
 import type { BenchOptions, Suite, System } from './index.ts';
+import { Progress } from './progress.ts';
 import { beginRun, deviceAdapterInfo, writeRun } from './results.ts';
 import { median, mismatch, type Tolerance } from './measure.ts';
 import { peerModel } from './model-setup.ts';
@@ -143,7 +144,10 @@ async function runTrain(opts: BenchOptions, s: Settings): Promise<number> {
   const peers = opts.systems.filter((x): x is Exclude<System, 'camlight'> => x !== 'camlight');
   for (const p of peers) console.log(`  ${p}: ${await describePeer(p)}`);
   const records: { model: string; batch: number; imagesPerSec: Partial<Record<System, number | null>>; camlightNoReadBack?: number; notes?: Record<string, string> }[] = [];
+  // Progress weights in seconds (lavapipe, idle): gradient check ~5, a throughput row ~10, the accuracy run ~23 s per 1024 images per epoch.
+  const progress = new Progress([5, ...BATCHES.flatMap(() => opts.systems.map(() => 10)), ...(opts.systems.includes('camlight') ? [(23 * s.epochs * s.limit) / 1024] : [])]);
   const gradientCheck = await checkGradients(data);
+  progress.step(`gradient check: ${gradientCheck.ok ? 'passed' : 'FAILED'}`);
   if (!gradientCheck.ok) failures++;
   for (const batch of BATCHES) {
     const model = fashionCnn();
@@ -174,18 +178,21 @@ async function runTrain(opts: BenchOptions, s: Settings): Promise<number> {
       };
       rec.imagesPerSec.camlight = await time(true);
       rec.camlightNoReadBack = await time(false);
+      progress.step(`camlight    batch ${batch}: ${rec.imagesPerSec.camlight.toFixed(1)} images/s (${rec.camlightNoReadBack.toFixed(1)} without the per-step read-back)`);
     }
     for (const p of peers) {
       try {
         await usePeer(p);
         const pm = await peerModel(model, w0, 'dense');
         rec.imagesPerSec[p] = await tfThroughput(pm.model, data, batch, s);
+        progress.step(`${p.padEnd(11)} batch ${batch}: ${rec.imagesPerSec[p]!.toFixed(1)} images/s`);
         pm.dispose();
       } catch (e) {
         // tfjs-backend-wasm 4.22 registers no Conv2DBackpropFilter/Input kernels: it cannot train a conv net.
         console.log(`  ${p} cannot train at batch ${batch}: ${(e as Error).message}`);
         rec.imagesPerSec[p] = null;
         (rec.notes ??= {})[p] = (e as Error).message;
+        progress.step(`${p.padEnd(11)} batch ${batch}: cannot train`);
       }
     }
     x.dispose();
@@ -219,6 +226,7 @@ async function runTrain(opts: BenchOptions, s: Settings): Promise<number> {
       console.log(`  camlight epoch ${e.epoch}/${s.epochs}: loss ${e.loss.toFixed(4)}, accuracy ${e.accuracy.toFixed(4)}, ${(e.ms / 1000).toFixed(1)} s (+ cams ${(recorder.history.epochs.at(-1)!.ms / 1000).toFixed(2)} s)`);
     } });
     const ev = await evaluate(model, test);
+    progress.step(`camlight accuracy run: ${s.epochs} epoch(s) on ${trainSet.labels.length} images, test ${(100 * ev.accuracy).toFixed(2)} %`);
     const recordMs = recorder.history.epochs.map((e) => e.ms);
     const epochMs = h.epochs.map((e) => e.ms);
     camOverhead = { tracked: 8, recordMs, epochMs, fraction: recordMs.reduce((a, b) => a + b, 0) / epochMs.reduce((a, b) => a + b, 0) };
@@ -237,7 +245,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   const argv = process.argv.slice(2);
   const quick = argv.includes('--quick');
-  const opts: BenchOptions = { quick, systems: ['camlight', 'tfjs-webgpu', 'tfjs-wasm'], wait: 'sleep', budgetS: null, out: null };
+  const opts: BenchOptions = { quick, systems: ['camlight', 'tfjs-webgpu', 'tfjs-wasm'], wait: 'sleep', budgetS: null, out: null, match: null };
   beginRun('train', opts, null);
   const code = await runTrain(opts, settings(quick, argv));
   process.exit(code ? 1 : 0);

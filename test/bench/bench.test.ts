@@ -77,6 +77,7 @@ s('results paths: one file per adapter and suite; quick runs and system subsets 
   assert.match(resultsPath('kernels', 'a', { ...base, quick: true }, all), /results\/a\/kernels-quick\.json$/);
   assert.match(resultsPath('cam', 'b', { out: null, quick: false, systems: ['camlight'] }, all), /results\/b\/cam-camlight\.json$/);
   assert.is(resultsPath('cam', 'b', { out: '/tmp/x.json', quick: true, systems: ['camlight'] }, all), '/tmp/x.json');
+  assert.match(resultsPath('kernels', 'a', { ...base, quick: false, match: ['conv2d.dWeight', 'matmul'] }, all), /results\/a\/kernels-match-conv2d\.dweight\+matmul\.json$/);
 });
 
 s('a run writes its file with commit, date, adapter, mode, budget, systems and load', () => {
@@ -143,6 +144,46 @@ s('compare pairs repeated keys in order and reports records only one side has', 
   assert.equal(r.map((c) => c.key), ['conv2d A', 'conv2d A #2', 'conv2d E']);
   assert.is(r[1]!.speedup, 2);
   assert.is(r[2]!.verdict, 'missing');
+});
+
+
+
+s('report: the summary geomean of a committed kernels file equals the one its run computed', async () => {
+  const { main } = await import('../../bench/report.ts');
+  const { RESULTS_DIR } = await import('../../bench/results.ts');
+  const file = join(RESULTS_DIR, 'mesa-llvmpipe-llvm-15-0-6-256-bits', 'kernels.json');
+  const doc = readResults(file);
+  const stored = (doc.geomeanCamlightOverPeerByOp as Record<string, Record<string, number>>)['conv2d']!['tfjs-webgpu']!;
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => void lines.push(a.join(' '));
+  try {
+    assert.is(await main([file]), 0);
+  } finally {
+    console.log = log;
+  }
+  const row = lines.find((l) => /^conv2d\s+16 layers/.test(l));
+  assert.ok(row, lines.join('\n'));
+  assert.ok(row!.includes(`${stored.toFixed(2)}×`), `${row} vs stored ${stored}`);
+  assert.ok(lines.some((l) => l.startsWith('full run, 2026-11-26')), 'the run line names mode and date');
+});
+s('the host dWeight reference matches tfjs-cpu and the per-element formula', async () => {
+  const { convBackwardCase } = await import('../../bench/conv-backward-cases.ts');
+  const { mismatch, FP32_TOLERANCE } = await import('../../bench/measure.ts');
+  const { tf, usePeer } = await import('../../bench/peers.ts');
+  await usePeer('tfjs-cpu');
+  for (const [h, c, k] of [[10, 8, 16], [7, 3, 5]] as const) {
+    const cs = convBackwardCase('dWeight', h, c, k);
+    const inputs = cs.inputs();
+    const got = cs.hostReference!(inputs.map((i) => i.data));
+    const ts = inputs.map((i) => tf.tensor(i.data, i.shape));
+    const y = cs.tfjs(ts);
+    const want = (await y.data()) as Float32Array;
+    tf.dispose([y, ...ts]);
+    assert.is(mismatch(got, want, FP32_TOLERANCE), null, `${h}x${c}->${k} vs tfjs-cpu`);
+    const d = inputs.map((i) => i.data);
+    for (const i of [0, 7, got.length - 1]) assert.ok(Math.abs(got[i]! - cs.exact(d, i)) <= 1e-5 * (1 + Math.abs(got[i]!)), `element ${i}`);
+  }
 });
 
 s.run();
