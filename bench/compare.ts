@@ -115,6 +115,9 @@ export async function main(argv: string[]): Promise<number> {
   console.log(describe(`before ${files[0]}`, before));
   console.log(describe(`after  ${files[1]}`, after));
   console.log(`adapter: ${after.adapter}; system: ${system}; speed-up = before ms / after ms (> 1: faster)`);
+  const loaded = [before, after].filter((d) => d.load?.start && Math.max(d.load.start[0]!, d.load.end?.[0] ?? 0) > 0.5 * d.load.cpus);
+  if (loaded.length) console.log(`WARNING: ${loaded.length === 2 ? 'both runs' : loaded[0] === before ? 'the before run' : 'the after run'} shared the machine (1-minute load average above half the CPUs): other work shifts times by more than the noise below can show`);
+  if (before.mode !== after.mode) console.log(`WARNING: a ${before.mode} run against a ${after.mode} run: budgets and samples differ`);
   const rows = compareDocs(before, after, system);
   printTable(
     ['measurement', 'before ms', 'n', 'after ms', 'n', 'speed-up', '± noise', 'verdict'],

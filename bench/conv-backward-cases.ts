@@ -54,7 +54,8 @@ export function convBackwardCase(grad: 'dInput' | 'dWeight', h: number, c: numbe
     // tfjs-cpu's Conv2DBackpropFilter runs at ~0.01 GFLOP per CPU-second (82 s for 14²×512→512),
     // which made it most of the suite's time: the small shapes take this full host reference
     // instead, float64 sums in row order, dw[kh,kw,c,:] += x[ih,iw,c]·dy[oh,ow,:] (~1 GFLOP/s).
-    hostReference: ([a, d]) => {
+    hostReference: ([xs, dys]) => {
+      const a: Float32Array = xs!, d: Float32Array = dys!;
       const dw = new Float64Array(9 * c * k);
       for (let oh = 0; oh < h; oh++) for (let ow = 0; ow < h; ow++) {
         const dyo = (oh * h + ow) * k;
@@ -66,8 +67,8 @@ export function convBackwardCase(grad: 'dInput' | 'dWeight', h: number, c: numbe
             if (iw < 0 || iw >= h) continue;
             const xo = (ih * h + iw) * c, wb = (kh * 3 + kw) * c * k;
             for (let ci = 0; ci < c; ci++) {
-              const xv = a![xo + ci]!, row = wb + ci * k;
-              for (let ko = 0; ko < k; ko++) dw[row + ko]! += xv * d![dyo + ko]!;
+              const xv = a[xo + ci]!, row = wb + ci * k;
+              for (let ko = 0; ko < k; ko++) dw[row + ko]! += xv * d[dyo + ko]!;
             }
           }
         }
