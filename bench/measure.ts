@@ -33,7 +33,8 @@ export interface Timing {
   spentMs: number;
 }
 
-const now = () => performance.now();
+/** The clock timings read (a parameter of the timers, so tests can drive them with a virtual one). */
+const clockNow = () => performance.now();
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -49,7 +50,7 @@ export function median(xs: number[]): number {
  * @example
  *   const t = await timeLaunches(async (r) => { ...launch r times...; await y.data(); }, planFor(2));
  */
-export async function timeLaunches(run: (launches: number) => Promise<void>, plan: TimingPlan): Promise<Timing> {
+export async function timeLaunches(run: (launches: number) => Promise<void>, plan: TimingPlan, now: () => number = clockNow): Promise<Timing> {
   const start = now();
   await run(1);
   const pilot = Math.max(now() - start, 0.01);
@@ -72,7 +73,7 @@ export async function timeLaunches(run: (launches: number) => Promise<void>, pla
  * @example
  *   const t = await timeCalls(() => forward(), 20_000);
  */
-export async function timeCalls(once: () => Promise<unknown>, budgetMs: number, maxSamples = 9): Promise<Timing> {
+export async function timeCalls(once: () => Promise<unknown>, budgetMs: number, maxSamples = 9, now: () => number = clockNow): Promise<Timing> {
   const start = now();
   const per: number[] = [];
   do {

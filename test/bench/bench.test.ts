@@ -14,38 +14,55 @@ import { adapterSlug, beginRun, readResults, resultsPath, writeRun, type Results
 const s = suite('bench');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** A virtual clock: launches "take" exactly what the test says, however loaded the machine is. */
+function virtualClock() {
+  let t = 0;
+  return { now: () => t, advance: (ms: number) => void (t += ms) };
+}
+
 s('a launch slower than the whole budget is timed once, never skipped', async () => {
+  const c = virtualClock();
   let launches = 0;
   const t = await timeLaunches(async (n) => {
     launches += n;
-    await sleep(60 * n);
-  }, planFor(0.05));
+    c.advance(60 * n);
+  }, planFor(0.05), c.now);
   assert.is(t.samples, 1);
   assert.is(launches, 1, 'the pilot launch is the one sample');
-  assert.ok(t.ms >= 55, `median ${t.ms} ms of a 60 ms launch`);
-  assert.is(t.samplesMs.length, 1);
+  assert.is(t.ms, 60);
+  assert.equal(t.samplesMs, [60]);
 });
 
-s('a fast launch gets several samples of several launches within about its budget', async () => {
-  const t = await timeLaunches(async (n) => sleep(2 * n), planFor(0.4));
-  assert.ok(t.launchesPerSample > 1, `launches per sample ${t.launchesPerSample}`);
-  assert.ok(t.samples >= 2 && t.samples <= 20, `samples ${t.samples}`);
-  assert.is(t.samplesMs.length, t.samples);
-  // The loop stops before a sample that would overrun the budget; a loaded machine may stretch
-  // the last sample, so allow one sample's worth beyond it.
-  assert.ok(t.spentMs <= 400 + 2 * t.launchesPerSample * Math.max(...t.samplesMs) + 100, `spent ${t.spentMs} ms of 400`);
+s('a fast launch gets several samples of several launches, within its budget', async () => {
+  const c = virtualClock();
+  let launches = 0;
+  // 2 ms per launch, budget 400 ms: samples of round(50 / 2) = 25 launches (50 ms each); the
+  // pilot (2 ms) plus 7 samples (350 ms) fit, an 8th would end at 402 ms.
+  const t = await timeLaunches(async (n) => {
+    launches += n;
+    c.advance(2 * n);
+  }, planFor(0.4), c.now);
+  assert.is(t.launchesPerSample, 25);
+  assert.is(t.samples, 7);
+  assert.is(launches, 1 + 7 * 25);
+  assert.ok(t.spentMs <= 400, `spent ${t.spentMs} ms of 400`);
+  assert.is(t.ms, 2);
 });
 
 s('timeCalls: at least one call, more while the budget lasts, at most maxSamples', async () => {
+  const c = virtualClock();
   let calls = 0;
   const slow = await timeCalls(async () => {
     calls++;
-    await sleep(30);
-  }, 10);
+    c.advance(30);
+  }, 10, 9, c.now);
   assert.is(calls, 1);
   assert.is(slow.samples, 1);
-  const fast = await timeCalls(() => sleep(1), 10_000, 4);
+  const fast = await timeCalls(async () => c.advance(1), 10_000, 4, c.now);
   assert.is(fast.samples, 4);
+  // 100 ms calls in a 350 ms budget: a 4th would end at 400 ms.
+  const mid = await timeCalls(async () => c.advance(100), 350, 9, c.now);
+  assert.is(mid.samples, 3);
 });
 
 s('progress: remaining time is the elapsed time scaled by the weight still to go', async () => {
@@ -57,7 +74,7 @@ s('progress: remaining time is the elapsed time scaled by the weight still to go
   const left = p.remainingMs()!;
   // 1 of 4 weight done in ~40 ms: ~3× that to go.
   assert.ok(left >= 2.9 * 40 && left <= 3.1 * p.elapsedMs(), `left ${left} ms after ${p.elapsedMs()} ms`);
-  assert.match(lines[0]!, /^\[1\/3 0:00 elapsed, ~0:00 left\] first$/);
+  assert.match(lines[0]!, /^\[1\/3 \d+:\d\d elapsed, ~\d+:\d\d left\] first$/);
   p.step('second');
   p.step('third');
   assert.is(p.remainingMs(), 0);
