@@ -114,6 +114,7 @@ export async function main(argv: string[]): Promise<number> {
     const suite = d.suite ?? file.replace(/.*\//, '').replace(/(-quick)?(-[a-z+-]+)?\.json$/, '');
     h(`${suite} on ${d.adapter} (${relative(RESULTS_DIR, file)})`);
     console.log(runLine(d));
+    if (typeof d.migratedFrom === 'string') console.log(`\nmigrated from ${d.migratedFrom} (see bench/NOTES.md); sampling ${d.sampling ?? 'not recorded'}`);
     if (typeof d.note === 'string') console.log(`\n${d.note}`);
     console.log('');
     const tables = TABLES[suite]?.(d);
