@@ -47,7 +47,7 @@ const WEIGHT_SEED = 7;
 /** Maps are in [0, 1]; fp32 activations through 16–94 layers and a head gradient in another order stay far inside this. */
 const TOLERANCE: Tolerance = { rtol: 1e-3, atolOfMax: 1e-3 };
 
-/** One record of bench/results/cam.json. */
+/** One record of bench/results/<adapter>/cam[-quick].json. */
 export interface CamRecord {
   model: string;
   size: number;
@@ -326,9 +326,10 @@ async function run(opts: SuiteOptions): Promise<number> {
   const main: CamRecord[] = [];
   const rel: CamRecord[] = [];
   let failures = 0;
-  // Progress weights in seconds: a Grad-CAM is ~3 forwards; a reference at ~10 GFLOP/s, a
+  // Progress weights in seconds (forward GFLOP per image as forwardFlops counts them, 2 per
+  // multiply-add): a Grad-CAM is ~3 forwards; a reference at ~10 GFLOP/s, a
   // measurement = its budget + a checked run at ~5; methods ~3 s + budget; Score-CAM ~30 s.
-  const gflopPerImage: Record<CamCase['model'], number> = { inceptionV3: 5.7, vgg19: 19.6 };
+  const gflopPerImage: Record<CamCase['model'], number> = { inceptionV3: 11.4, vgg19: 39.3 };
   const B = opts.budgetS;
   const weights = [
     ...cases.flatMap((c) => batches.flatMap((b) => {

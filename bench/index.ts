@@ -1,4 +1,4 @@
-// Entry point of `npm run bench [-- suite ...] [--quick] [--budget S] [--only a,b] [--wait sleep|spin] [--out FILE]`:
+// Entry point of `npm run bench [-- suite ...] [--quick] [--budget S] [--only a,b] [--match a,b] [--wait sleep|spin] [--out FILE]`:
 // runs the named suites (all when none is named) one after another and exits non-zero when any
 // output failed its check; `npm run bench -- compare A.json B.json` and `npm run bench -- report`
 // read results files instead (bench/compare.ts, bench/report.ts).

@@ -36,7 +36,7 @@ const WEIGHT_SEED = 7;
  */
 const TOLERANCE: Tolerance = { rtol: 1e-3, atolOfMax: 1e-3 };
 
-/** One record of bench/results/models.json. */
+/** One record of bench/results/<adapter>/models[-quick].json. */
 export interface ModelRecord {
   model: string;
   size: number;
@@ -238,7 +238,7 @@ async function run(opts: SuiteOptions): Promise<number> {
   const records: ModelRecord[] = [];
   let failures = 0;
   // Progress weights in seconds: a reference forward at ~10 GFLOP/s, a measurement = its budget + a checked forward at ~5.
-  const gflopPerImage: Record<ModelCase['model'], number> = { inceptionV3: 5.7, vgg19: 19.6 };
+  const gflopPerImage: Record<ModelCase['model'], number> = { inceptionV3: 11.4, vgg19: 39.3 };
   const weights = CASES.flatMap((c) => batches.flatMap((b) => {
     const g = b * gflopPerImage[c.model];
     return [g / 10, ...opts.systems.map(() => opts.budgetS + g / 5)];
