@@ -339,7 +339,7 @@ async function run(opts: SuiteOptions): Promise<number> {
     ...(has('camlight') && !opts.quick ? OTHER_METHODS.map(() => B + 3) : []),
     ...(has('camlight') ? [B + 1, ...(opts.quick ? OTHER_METHODS.map(() => B + 1) : [30])] : []),
   ];
-  timer = { budgetMs: 1000 * B, progress: new Progress(weights) };
+  timer = { budgetMs: 1000 * B, progress: new Progress(weights, console.log, t0) };
   for (const c of cases) {
     const phase = performance.now();
     const m = c.build();

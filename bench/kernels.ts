@@ -247,6 +247,7 @@ function weightedGeomean(xs: { v: number | null; count: number }[]): { gm: numbe
 }
 
 async function run(opts: SuiteOptions): Promise<number> {
+  const start = performance.now();
   const rt = await init();
   rt.setWaitMode(opts.wait);
   console.log(`adapter: ${rt.adapterName}`);
@@ -276,7 +277,7 @@ async function run(opts: SuiteOptions): Promise<number> {
     ...rows.map((r) => r.c.flops / (r.refPeer === 'tfjs-cpu' || r.refPeer === 'host' ? 1e9 : 5e9)),
     ...opts.systems.flatMap((s) => rows.filter((r) => !r.c.unsupported?.[s]).map((r) => opts.budgetS + r.c.flops / 5e9)),
   ];
-  const progress = new Progress(weights);
+  const progress = new Progress(weights, console.log, start);
   const t0 = performance.now();
   await references(rows, progress);
   console.log(`references ready (${((performance.now() - t0) / 1000).toFixed(1)} s)`);

@@ -243,7 +243,7 @@ async function run(opts: SuiteOptions): Promise<number> {
     const g = b * gflopPerImage[c.model];
     return [g / 10, ...opts.systems.map(() => opts.budgetS + g / 5)];
   }));
-  const timer: Timer = { budgetMs: 1000 * opts.budgetS, progress: new Progress(weights) };
+  const timer: Timer = { budgetMs: 1000 * opts.budgetS, progress: new Progress(weights, console.log, t0) };
   for (const c of CASES) {
     const phase = performance.now();
     const m = c.build();

@@ -9,16 +9,21 @@ const clock = (ms: number) => {
 export class Progress {
   private done = 0;
   private doneWeight = 0;
-  private readonly t0 = performance.now();
 
   /**
    * @param weights one entry per planned measurement: its expected share of the time (e.g. 1
    *   each, or the budget plus a known slow check); the remaining time is the elapsed time scaled
    *   by the weight still to go.
+   * @param t0 when the suite started (performance.now()), so that set-up before the first
+   *   measurement counts as elapsed time
    * @example
    *   const p = new Progress([1, 1, 3]); p.step('camlight conv2d 56²: 23 GFLOP/s');
    */
-  constructor(private readonly weights: number[], private readonly print: (line: string) => void = console.log) {}
+  constructor(
+    private readonly weights: number[],
+    private readonly print: (line: string) => void = console.log,
+    private readonly t0 = performance.now(),
+  ) {}
 
   get total(): number {
     return this.weights.length;
