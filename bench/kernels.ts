@@ -263,7 +263,7 @@ async function run(opts: SuiteOptions): Promise<number> {
     `timing: warm-up + check, then samples of R back-to-back launches and one read-back (R chosen so a sample lasts ~${plan.sampleMs.toFixed(0)} ms) ` +
       `for ~${opts.budgetS} s per measurement (--budget; at least one sample, at most ${plan.maxSamples}); the figure is the median`,
   );
-  console.log(`check before timing: ${describeTolerance(FP32_TOLERANCE)}; reference tfjs-cpu up to ${CPU_REFERENCE_MAX_FLOPS / 1e9} GFLOP (conv2d.dWeight: a float64 host formula, tfjs-cpu's is ~100× slower), else tfjs-wasm (tfjs-webgpu for conv2d.dWeight: wasm lacks it) spot-checked in float64 at ${SPOT_CHECKS} outputs`);
+  console.log(`check before timing: ${describeTolerance(FP32_TOLERANCE)}; reference tfjs-cpu up to ${CPU_REFERENCE_MAX_FLOPS / 1e9} GFLOP (conv2d.dWeight: a float64 host formula, ~50× faster than tfjs-cpu's), else tfjs-wasm (tfjs-webgpu for conv2d.dWeight: wasm lacks it) spot-checked in float64 at ${SPOT_CHECKS} outputs`);
   console.log(`VGG-19's 16 convolutions have 9 distinct shapes: each is measured once ('layers' = how many layers share it) and the geometric means count it once per layer\n`);
 
   const wanted = (c: Case) => (!opts.quick || c.inQuick) && (!opts.match || opts.match.some((m) => `${c.op} ${c.shape}`.includes(m)));
