@@ -3,19 +3,19 @@
 // TensorFlow.js (bench/cam-tfjs.ts), each map checked against tfjs-wasm first; camlight's own
 // forward for the "backward is nearly free" ratio; and the cost of every other method relative
 // to Grad-CAM (camlight only, batch 1).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { autoLayer, cam, layerInfo, type CamLayerInfo, type CamMethodName, type CamOptions } from '../src/cam/index.ts';
 import type { Model } from '../src/nn/model.ts';
 import { init } from '../src/nn/runtime-global.ts';
 import { upload } from '../src/nn/tensor.ts';
 import { inceptionV3, vgg19 } from '../src/nn/zoo/index.ts';
 import { tfCamModel, tfGradCam, type TfCamModel } from './cam-tfjs.ts';
-import type { BenchOptions, Suite, System } from './index.ts';
-import { describeTolerance, median, mismatch, uniform, type Tolerance } from './measure.ts';
+import type { Suite, SuiteOptions, System } from './index.ts';
+import { describeTolerance, mismatch, timeCalls, timingRecord, uniform, type Timing, type Tolerance } from './measure.ts';
 import { heWeights, withGpuErrors, type HostWeights } from './model-setup.ts';
 import { describePeer, tf, usePeer } from './peers.ts';
-import { RESULTS_DIR, fmtRatio, loud, printTable } from './table.ts';
+import { Progress } from './progress.ts';
+import { deviceAdapterInfo, writeRun } from './results.ts';
+import { fmtRatio, loud, printTable } from './table.ts';
 
 interface CamCase {
   model: 'vgg19' | 'inceptionV3';
@@ -44,12 +44,10 @@ const OTHER_METHODS: { label: string; method: CamMethodName; opts?: CamOptions }
   { label: 'gradcam+smoothgrad×4', method: 'gradcam', opts: { smoothGrad: { samples: 4, noise: 0.1, seed: 1 } } },
 ];
 const WEIGHT_SEED = 7;
-/** Timed runs per row after the checked warm-up: batch 8 gets one (a VGG-19 batch of 8 is ~40 s on lavapipe). */
-const repeatsFor = (batch: number, quick: boolean) => (quick || batch > 1 ? 1 : 3);
 /** Maps are in [0, 1]; fp32 activations through 16–94 layers and a head gradient in another order stay far inside this. */
 const TOLERANCE: Tolerance = { rtol: 1e-3, atolOfMax: 1e-3 };
 
-/** One record of bench/results/cam.json. */
+/** One record of bench/results/<adapter>/cam[-quick].json. */
 export interface CamRecord {
   model: string;
   size: number;
@@ -65,7 +63,10 @@ export interface CamRecord {
   /** This method's ms / Grad-CAM's ms, same model, size and batch (camlight). */
   relative?: number | null;
   smoothGrad?: { samples: number; noise: number };
-  samples: number;
+  /** Timed runs per system ('camlight-forward': camlight's forward), as many as the budget allowed. */
+  samples: Record<string, number>;
+  /** Every timed run's ms, the budget and the time spent, per system (for `bench compare`). */
+  timing: Record<string, ReturnType<typeof timingRecord>>;
   reference?: string;
   maxAbsDiff?: Partial<Record<System, number>>;
   notes?: Partial<Record<System, string>>;
@@ -104,15 +105,19 @@ function check(sys: System, row: Row, got: { up: Float32Array; map: Float32Array
   if (badUp) throw new Mismatch(`${what}, up-sampled map: ${badUp}`);
 }
 
-/** Median ms of `repeats` calls (each resolves once its result is on the host). */
-async function timeRuns(fn: () => Promise<unknown>, repeats: number): Promise<number> {
-  const ms: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  return median(ms);
+/** This run's budget per measurement and its progress line (set by run()). */
+let timer = { budgetMs: 0, progress: new Progress([]) };
+
+/**
+ * Median ms of calls of `fn` (each resolves once its result is on the host) within the budget,
+ * at least one; records the samples as `rec`'s `key` and prints the progress line.
+ */
+async function timeRuns(fn: () => Promise<unknown>, rec: CamRecord, key: string): Promise<number> {
+  const t: Timing = await timeCalls(fn, timer.budgetMs);
+  rec.samples[key] = t.samples;
+  rec.timing[key] = timingRecord(t);
+  timer.progress.step(`${key.padEnd(11)} ${rec.model} ${rec.size}² b${rec.batch} ${rec.method}: ${t.ms.toFixed(0)} ms (median of ${t.samples} in ${(t.spentMs / 1000).toFixed(1)} s)`);
+  return t.ms;
 }
 
 /** One tfjs Grad-CAM: upload, compute, read the up-sampled map back (plus, when asked, what the check needs). */
@@ -129,7 +134,7 @@ async function tfOnce(pm: TfCamModel, c: CamCase, row: Row, full: boolean) {
 }
 
 /** tfjs-wasm gives the reference maps (its first run) and, when asked, its own times. */
-async function runWasm(c: CamCase, m: Model, w: HostWeights, rows: Row[], time: boolean, quick: boolean): Promise<void> {
+async function runWasm(c: CamCase, m: Model, w: HostWeights, rows: Row[], time: boolean): Promise<void> {
   await usePeer('tfjs-wasm');
   const pm = await tfCamModel(m, w, c.layer);
   try {
@@ -145,17 +150,16 @@ async function runWasm(c: CamCase, m: Model, w: HostWeights, rows: Row[], time: 
         }
       }
       row.ref = ref;
-      console.log(`reference   ${c.model} ${c.size}² b${row.rec.batch} (tfjs-wasm, ${sec(t0)}): top-1 ${ref.targets.join(',')}, ${(100 * positive).toFixed(0)} % of map values > 0`);
+      timer.progress.step(`reference   ${c.model} ${c.size}² b${row.rec.batch} (tfjs-wasm, ${sec(t0)}): top-1 ${ref.targets.join(',')}, ${(100 * positive).toFixed(0)} % of map values > 0`);
       if (!time) continue;
-      row.rec.ms['tfjs-wasm'] = await timeRuns(() => tfOnce(pm, c, row, false), repeatsFor(row.rec.batch, quick));
-      console.log(`tfjs-wasm   ${c.model} ${c.size}² b${row.rec.batch}: ${row.rec.ms['tfjs-wasm']!.toFixed(0)} ms`);
+      row.rec.ms['tfjs-wasm'] = await timeRuns(() => tfOnce(pm, c, row, false), row.rec, 'tfjs-wasm');
     }
   } finally {
     pm.dispose();
   }
 }
 
-async function runWebgpu(c: CamCase, m: Model, w: HostWeights, rows: Row[], quick: boolean): Promise<void> {
+async function runWebgpu(c: CamCase, m: Model, w: HostWeights, rows: Row[]): Promise<void> {
   await usePeer('tfjs-webgpu');
   const pm = await tfCamModel(m, w, c.layer);
   try {
@@ -164,11 +168,11 @@ async function runWebgpu(c: CamCase, m: Model, w: HostWeights, rows: Row[], quic
       try {
         const got = await withGpuErrors(() => tfOnce(pm, c, row, true));
         check('tfjs-webgpu', row, got!);
-        row.rec.ms['tfjs-webgpu'] = await timeRuns(() => tfOnce(pm, c, row, false), repeatsFor(row.rec.batch, quick));
-        console.log(`tfjs-webgpu ${c.model} ${c.size}² b${row.rec.batch}: ${row.rec.ms['tfjs-webgpu']!.toFixed(0)} ms`);
+        row.rec.ms['tfjs-webgpu'] = await timeRuns(() => tfOnce(pm, c, row, false), row.rec, 'tfjs-webgpu');
       } catch (e) {
         (row.rec.notes ??= {})['tfjs-webgpu'] = errText(e);
         loud(`tfjs-webgpu ${c.model} b${row.rec.batch} has no time: ${errText(e)}`);
+        timer.progress.step(`tfjs-webgpu ${c.model} ${c.size}² b${row.rec.batch}: no time (see above)`);
       }
     }
   } finally {
@@ -205,7 +209,7 @@ async function forwardOnce(m: Model, c: CamCase, input: Float32Array, batch: num
   x.dispose();
 }
 
-async function runCamlight(c: CamCase, m: Model, rows: Row[], quick: boolean): Promise<number> {
+async function runCamlight(c: CamCase, m: Model, rows: Row[]): Promise<number> {
   let failures = 0;
   for (const row of rows) {
     const b = row.rec.batch;
@@ -216,11 +220,10 @@ async function runCamlight(c: CamCase, m: Model, rows: Row[], quick: boolean): P
       if (got.layer.name !== c.layer) throw new Error(`cam() used layer '${got.layer.name}', the peers '${c.layer}'`);
       check('camlight', row, got);
       console.log(`camlight    ${c.model} ${c.size}² b${b}: checked in ${sec(t0)} (max |Δ up-sampled| ${row.rec.maxAbsDiff!.camlight!.toExponential(1)})`);
-      const repeats = repeatsFor(b, quick);
-      row.rec.ms.camlight = await timeRuns(() => camlightOnce(m, c, row.input, b, { method: 'gradcam' }), repeats);
+      row.rec.ms.camlight = await timeRuns(() => camlightOnce(m, c, row.input, b, { method: 'gradcam' }), row.rec, 'camlight');
       // Warm the untaped forward's pipelines once (batch 1 compiles them; batch 8 reuses them).
       if (b === 1) await forwardOnce(m, c, row.input, b);
-      row.rec.forwardMs = { camlight: await timeRuns(() => forwardOnce(m, c, row.input, b), repeats) };
+      row.rec.forwardMs = { camlight: await timeRuns(() => forwardOnce(m, c, row.input, b), row.rec, 'camlight-forward') };
       console.log(`camlight    ${c.model} ${c.size}² b${b}: Grad-CAM ${row.rec.ms.camlight.toFixed(0)} ms, forward ${row.rec.forwardMs.camlight!.toFixed(0)} ms`);
     } catch (e) {
       failures++;
@@ -232,17 +235,17 @@ async function runCamlight(c: CamCase, m: Model, rows: Row[], quick: boolean): P
 }
 
 /** Other methods' ms relative to Grad-CAM's (camlight, batch 1, one warm-up then `repeats` timed). */
-async function runMethods(c: CamCase, m: Model, input: Float32Array, gradcamMs: number, list: typeof OTHER_METHODS, repeats: number, warm: boolean): Promise<{ recs: CamRecord[]; failures: number }> {
+async function runMethods(c: CamCase, m: Model, input: Float32Array, gradcamMs: number, list: typeof OTHER_METHODS, warm: boolean): Promise<{ recs: CamRecord[]; failures: number }> {
   const recs: CamRecord[] = [];
   let failures = 0;
   const layer = layerInfo(m, autoLayer(m));
   for (const { label, method, opts } of list) {
-    const rec: CamRecord = { model: c.model, size: c.size, batch: 1, method: label, layer, ms: { camlight: null }, relative: null, samples: repeats };
+    const rec: CamRecord = { model: c.model, size: c.size, batch: 1, method: label, layer, ms: { camlight: null }, relative: null, samples: {}, timing: {} };
     if (opts?.smoothGrad) rec.smoothGrad = { samples: opts.smoothGrad.samples, noise: opts.smoothGrad.noise };
     try {
       const once = () => camlightOnce(m, c, input, 1, { method, ...opts });
       if (warm) await once();
-      const ms = await timeRuns(once, repeats);
+      const ms = await timeRuns(once, rec, 'camlight');
       rec.ms.camlight = ms;
       rec.relative = ms / gradcamMs;
       console.log(`camlight    ${c.model} ${c.size}² b1 ${label}: ${ms.toFixed(0)} ms = ${rec.relative.toFixed(2)}× Grad-CAM`);
@@ -265,40 +268,18 @@ async function runSmall(quick: boolean): Promise<{ recs: CamRecord[]; failures: 
     const input = uniform(c.size * c.size * 3, 301, -1, 1);
     const once = () => camlightOnce(m, c, input, 1, { method: 'gradcam' });
     await once();
-    const ms = await timeRuns(once, 3);
     const layer = layerInfo(m, autoLayer(m));
-    const base: CamRecord = { model: c.model, size: c.size, batch: 1, method: 'gradcam', layer, ms: { camlight: ms }, relative: 1, samples: 3 };
+    const base: CamRecord = { model: c.model, size: c.size, batch: 1, method: 'gradcam', layer, ms: { camlight: null }, relative: 1, samples: {}, timing: {} };
+    const ms = await timeRuns(once, base, 'camlight');
+    base.ms.camlight = ms;
     console.log(`camlight    ${c.model} ${c.size}² b1 gradcam: ${ms.toFixed(0)} ms (layer ${layer.name} ${layer.height}×${layer.width}×${layer.channels})`);
     const list = quick ? OTHER_METHODS : [{ label: 'scorecam', method: 'scorecam' as const }];
     // One run each, no separate warm-up: Score-CAM's passes reuse the forward pipelines Grad-CAM compiled.
-    const r = await runMethods(c, m, input, ms, list, 1, false);
+    const r = await runMethods(c, m, input, ms, list, false);
     return { recs: [base, ...r.recs], failures: r.failures };
   } finally {
     m.dispose();
   }
-}
-
-/**
- * Writes bench/results/cam.json: a full run replaces every record; a quick run merges its rows
- * in (rows of other model/size/batch/method kept), since it measures a subset.
- */
-function writeCamResults(adapter: string, records: CamRecord[], partial: boolean, lastRun: Record<string, unknown>): string {
-  const file = resolve(RESULTS_DIR, 'cam.json');
-  const key = (r: CamRecord) => `${r.model}@${r.size}b${r.batch}:${r.method}`;
-  let old: CamRecord[] = [];
-  if (partial && existsSync(file)) {
-    try {
-      const parsed = JSON.parse(readFileSync(file, 'utf8')) as { records?: CamRecord[] };
-      if (Array.isArray(parsed.records)) old = parsed.records;
-    } catch {
-      console.warn(`warning: ${file} is not valid JSON; rewriting it`);
-    }
-  }
-  const fresh = new Set(records.map(key));
-  const merged = [...old.filter((r) => !fresh.has(key(r))), ...records];
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(file, JSON.stringify({ adapter, date: new Date().toISOString(), lastRun, records: merged }, null, 2) + '\n');
-  return file;
 }
 
 function printResults(adapter: string, main: CamRecord[], rel: CamRecord[]): void {
@@ -321,13 +302,13 @@ function printResults(adapter: string, main: CamRecord[], rel: CamRecord[]): voi
     console.log(`\nOther methods, camlight, batch 1: ms and ms / Grad-CAM ms on the same model and input`);
     printTable(
       ['model', 'input', 'layer', 'method', 'ms', '× Grad-CAM', 'timed'],
-      rel.map((r) => [r.model, `${r.size}²`, `${r.layer.name} ${r.layer.height}×${r.layer.width}×${r.layer.channels}`, r.method, fmtMs(r.ms.camlight, r.notes?.camlight), r.relative == null ? '—' : `${r.relative.toFixed(2)}×`, String(r.samples)]),
+      rel.map((r) => [r.model, `${r.size}²`, `${r.layer.name} ${r.layer.height}×${r.layer.width}×${r.layer.channels}`, r.method, fmtMs(r.ms.camlight, r.notes?.camlight), r.relative == null ? '—' : `${r.relative.toFixed(2)}×`, String(r.samples.camlight ?? '–')]),
       ['left', 'left', 'left', 'left'],
     );
   }
 }
 
-async function run(opts: BenchOptions): Promise<number> {
+async function run(opts: SuiteOptions): Promise<number> {
   const rt = await init();
   rt.setWaitMode(opts.wait);
   const t0 = performance.now();
@@ -339,12 +320,26 @@ async function run(opts: BenchOptions): Promise<number> {
   console.log(`weights: seeded He-uniform (bench/model-setup.ts), the same in every system; input uniform in [-1, 1]; target: top-1`);
   console.log(`camlight: upload(host) → cam(model, x, { method: 'gradcam', upsample: true }) (maps read back inside cam())`);
   console.log(`tfjs: tf.tensor(host) → [layer, softmax] = predict → valueAndGrad(logit of argmax) through the layers after the cut → mean, Σ, ReLU, ÷max → resizeBilinear(halfPixelCenters) → data() (bench/cam-tfjs.ts)`);
-  console.log(`timing: one checked run (warm-up), then the median of ${opts.quick ? 1 : '3 (batch 1) / 1 (batch 8)'} run(s)`);
+  console.log(`timing: one checked run (warm-up), then the median of as many runs as fit in ${opts.budgetS} s (--budget; at least 1, at most 9)`);
   console.log(`check: top-1 classes equal, maps (layer resolution and up-sampled) vs tfjs-wasm, ${describeTolerance(TOLERANCE)}\n`);
 
   const main: CamRecord[] = [];
   const rel: CamRecord[] = [];
   let failures = 0;
+  // Progress weights in seconds (forward GFLOP per image as forwardFlops counts them, 2 per
+  // multiply-add): a Grad-CAM is ~3 forwards; a reference at ~10 GFLOP/s, a
+  // measurement = its budget + a checked run at ~5; methods ~3 s + budget; Score-CAM ~30 s.
+  const gflopPerImage: Record<CamCase['model'], number> = { inceptionV3: 11.4, vgg19: 39.3 };
+  const B = opts.budgetS;
+  const weights = [
+    ...cases.flatMap((c) => batches.flatMap((b) => {
+      const g = 3 * b * gflopPerImage[c.model];
+      return [g / 10, ...(has('tfjs-wasm') ? [B + g / 10] : []), ...(has('camlight') ? [B + g / 5, B + g / 15] : []), ...(has('tfjs-webgpu') ? [B + g / 2] : [])];
+    })),
+    ...(has('camlight') && !opts.quick ? OTHER_METHODS.map(() => B + 3) : []),
+    ...(has('camlight') ? [B + 1, ...(opts.quick ? OTHER_METHODS.map(() => B + 1) : [30])] : []),
+  ];
+  timer = { budgetMs: 1000 * B, progress: new Progress(weights, console.log, t0) };
   for (const c of cases) {
     const phase = performance.now();
     const m = c.build();
@@ -363,12 +358,12 @@ async function run(opts: BenchOptions): Promise<number> {
       rec: {
         model: c.model, size: c.size, batch: b, method: 'gradcam', layer,
         ms: { camlight: null, 'tfjs-webgpu': null, 'tfjs-wasm': null }, forwardMs: { camlight: null },
-        samples: repeatsFor(b, opts.quick), reference: 'tfjs-wasm',
+        samples: {}, timing: {}, reference: 'tfjs-wasm',
       },
     }));
     try {
       try {
-        await runWasm(c, m, w, rows, has('tfjs-wasm'), opts.quick);
+        await runWasm(c, m, w, rows, has('tfjs-wasm'));
       } catch (e) {
         loud(`ERROR: the reference (tfjs-wasm) failed on ${c.model}: ${errText(e)}; nothing of this model can be checked`);
       }
@@ -378,10 +373,10 @@ async function run(opts: BenchOptions): Promise<number> {
         r.rec.notes = { 'tfjs-wasm': 'reference failed; nothing checked or timed' };
       }
       if (has('camlight')) {
-        failures += await runCamlight(c, m, rows, opts.quick);
+        failures += await runCamlight(c, m, rows);
         const b1 = rows.find((r) => r.rec.batch === 1)!;
         if (!opts.quick && c.model === METHODS_CASE && b1.rec.ms.camlight) {
-          const r = await runMethods(c, m, b1.input, b1.rec.ms.camlight, OTHER_METHODS, 1, true);
+          const r = await runMethods(c, m, b1.input, b1.rec.ms.camlight, OTHER_METHODS, true);
           rel.push(...r.recs);
           failures += r.failures;
         }
@@ -392,7 +387,7 @@ async function run(opts: BenchOptions): Promise<number> {
     }
     if (has('tfjs-webgpu')) {
       try {
-        await runWebgpu(c, m, w, rows, opts.quick);
+        await runWebgpu(c, m, w, rows);
       } catch (e) {
         for (const r of rows) (r.rec.notes ??= {})['tfjs-webgpu'] = errText(e);
         loud(`tfjs-webgpu could not build ${c.model}: ${errText(e)}`);
@@ -417,7 +412,7 @@ async function run(opts: BenchOptions): Promise<number> {
   const notes = main.flatMap((r) => Object.entries(r.notes ?? {}).map(([s, n]) => `${r.model} b${r.batch} ${s}: ${n}`));
   if (notes.length) console.log(`\nnotes:\n  ${notes.join('\n  ')}`);
   console.log(`total ${sec(t0)}`);
-  const file = writeCamResults(rt.adapterName, [...main, ...rel], opts.quick || opts.systems.length < 3, { quick: opts.quick, systems: opts.systems, camlightWait: opts.wait, tolerance: describeTolerance(TOLERANCE) });
+  const file = writeRun('cam', rt.adapterName, [...main, ...rel], { tolerance: describeTolerance(TOLERANCE) }, deviceAdapterInfo(rt.device));
   console.log(`results written to ${file}`);
   return failures;
 }
@@ -425,5 +420,6 @@ async function run(opts: BenchOptions): Promise<number> {
 export const suite: Suite = {
   name: 'cam',
   describe: 'Grad-CAM end to end, VGG-19 (224²) and InceptionV3 (299²), batch 1 and 8, camlight vs TensorFlow.js; other methods relative to Grad-CAM',
+  defaultBudgetS: { full: 8, quick: 1 },
   run,
 };

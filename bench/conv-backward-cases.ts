@@ -51,6 +51,30 @@ export function convBackwardCase(grad: 'dInput' | 'dWeight', h: number, c: numbe
       }
       return s;
     },
+    // tfjs-cpu's Conv2DBackpropFilter runs at ~0.01 GFLOP per CPU-second (82 s for 14²×512→512),
+    // which made it most of the suite's time: the small shapes take this full host reference
+    // instead, float64 sums in row order, dw[kh,kw,c,:] += x[ih,iw,c]·dy[oh,ow,:] (~1 GFLOP/s).
+    hostReference: ([xs, dys]) => {
+      const a: Float32Array = xs!, d: Float32Array = dys!;
+      const dw = new Float64Array(9 * c * k);
+      for (let oh = 0; oh < h; oh++) for (let ow = 0; ow < h; ow++) {
+        const dyo = (oh * h + ow) * k;
+        for (let kh = 0; kh < 3; kh++) {
+          const ih = oh - 1 + kh;
+          if (ih < 0 || ih >= h) continue;
+          for (let kw = 0; kw < 3; kw++) {
+            const iw = ow - 1 + kw;
+            if (iw < 0 || iw >= h) continue;
+            const xo = (ih * h + iw) * c, wb = (kh * 3 + kw) * c * k;
+            for (let ci = 0; ci < c; ci++) {
+              const xv = a[xo + ci]!, row = wb + ci * k;
+              for (let ko = 0; ko < k; ko++) dw[row + ko]! += xv * d[dyo + ko]!;
+            }
+          }
+        }
+      }
+      return Float32Array.from(dw);
+    },
     unsupported: { 'tfjs-wasm': 'tfjs-backend-wasm has no Conv2DBackpropFilter kernel' },
     bigReference: 'tfjs-webgpu',
   };

@@ -1,26 +1,58 @@
-// Entry point of `npm run bench [-- suite ...] [--quick] [--only a,b] [--wait sleep|spin]`:
+// Entry point of `npm run bench [-- suite ...] [--quick] [--budget S] [--only a,b] [--match a,b] [--wait sleep|spin] [--out FILE]`:
 // runs the named suites (all when none is named) one after another and exits non-zero when any
-// output failed its check. A new suite is one line in SUITES.
+// output failed its check; `npm run bench -- compare A.json B.json` and `npm run bench -- report`
+// read results files instead (bench/compare.ts, bench/report.ts).
+//
+// The suite contract (a new suite is one file and one line in SUITES):
+// - the file exports `suite: Suite` (below): a name, a one-line description, optionally its
+//   default budget, and `run(opts)` resolving to the number of outputs that failed their check;
+// - budget: `opts.budgetS` is the seconds of timed samples allowed per measurement (--budget,
+//   else the suite's `defaultBudgetS`, else 2 s full / 0.5 s quick). Check an output first, then
+//   time it with `timeLaunches(run, planFor(opts.budgetS))` or `timeCalls(once, 1000 * opts.budgetS)`
+//   (bench/measure.ts): a slow system gets fewer samples, never a different check;
+// - progress: `const p = new Progress(weights)` (bench/progress.ts) with one weight per planned
+//   measurement, and `p.step(text)` after each: it prints elapsed and estimated remaining time;
+// - results: `writeRun(suite.name, rt.adapterName, records, extra, deviceAdapterInfo(rt.device))`
+//   (bench/results.ts) writes bench/results/<adapter-slug>/<suite>[-quick].json with the commit,
+//   date, adapter, mode, budget, systems and load average; give each record `ms: { system: ms }`
+//   and `timing: { system: timingRecord(t) }` (measure.ts) so that `bench compare` can pair and
+//   compare it, and the fields that name it (op/shape, model/size/batch/method, or `key`).
 import '../src/platform/node.ts'; // Node's platform hooks: Dawn, files on disk, h5wasm (see src/platform)
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import { beginRun, setAllSystems } from './results.ts';
 
 export const SYSTEMS = ['camlight', 'tfjs-webgpu', 'tfjs-wasm'] as const;
 export type System = (typeof SYSTEMS)[number];
+setAllSystems(SYSTEMS);
 
 export interface BenchOptions {
-  /** Fewer shapes and repeats: a smoke run of the whole path. */
+  /** Fewer shapes and samples: a smoke run of the whole path. */
   quick: boolean;
   /** Systems to measure, in order. */
   systems: System[];
   /** How camlight waits for the GPU (see src/gpu/wait.ts); peers always await tfjs directly. */
   wait: 'sleep' | 'spin';
+  /** --budget: seconds of timed samples per measurement; null: the suite's default. */
+  budgetS: number | null;
+  /** --out: write the results here instead of bench/results/<adapter-slug>/<suite>….json. */
+  out: string | null;
+  /** --match: measure only the cases whose name contains one of these (suites that support it: kernels). */
+  match: string[] | null;
+}
+
+/** What a suite's run() receives: the options with the budget resolved for that suite. */
+export interface SuiteOptions extends BenchOptions {
+  budgetS: number;
 }
 
 export interface Suite {
   name: string;
   describe: string;
+  /** Seconds per measurement when --budget is not given (default 2 full, 0.5 quick). */
+  defaultBudgetS?: { full: number; quick: number };
   /** Runs and prints the suite; resolves to the number of failed checks. */
-  run(opts: BenchOptions): Promise<number>;
+  run(opts: SuiteOptions): Promise<number>;
 }
 
 const SUITES: Record<string, () => Promise<Suite>> = {
@@ -31,17 +63,24 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   triage: async () => (await import('./triage.ts')).suite,
 };
 
-export const USAGE = `usage: npm run bench [-- <suite>...] [--quick] [--only ${SYSTEMS.join(',')}] [--wait sleep|spin]
+export const USAGE = `usage: npm run bench [-- <suite>...] [--quick] [--budget S] [--only ${SYSTEMS.join(',')}] [--wait sleep|spin] [--match a,b] [--out FILE]
+       npm run bench -- compare BEFORE.json AFTER.json [--system camlight]
+       npm run bench -- report [--markdown] [FILE...]
 suites: ${Object.keys(SUITES).join(', ')} (all when none is named)
-  --quick   fewer shapes and repeats (a smoke run)
+  --quick   fewer shapes and samples (a smoke run)
+  --budget  seconds of timed samples per measurement (each suite has a default; a slow system gets
+            fewer samples, at least one; every output is checked before it is timed whatever the budget)
   --only    measure only these systems (comma-separated)
   --wait    how camlight waits for the GPU: 'sleep' (default: a calibrated timer, then await) or 'spin'
-results are printed and written to bench/results/<suite>.json`;
+  --match   kernels only: measure the cases whose 'op shape' contains one of these (comma-separated), e.g. conv2d.dWeight,matmul
+  --out     results file to write (one suite only); default bench/results/<adapter>/<suite>[-quick][-systems][-match].json
+compare: per-measurement time ratio AFTER/BEFORE of two results files of the same adapter, with a noise estimate
+report:  the tables of the README from bench/results/*/*.json (or the files named)`;
 
 /** Parses bench arguments; throws with the usage text on anything it does not know. */
 export function parseArgs(argv: string[]): { suites: string[]; opts: BenchOptions } {
   const suites: string[] = [];
-  const opts: BenchOptions = { quick: false, systems: [...SYSTEMS], wait: 'sleep' };
+  const opts: BenchOptions = { quick: false, systems: [...SYSTEMS], wait: 'sleep', budgetS: null, out: null, match: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -60,11 +99,19 @@ export function parseArgs(argv: string[]): { suites: string[]; opts: BenchOption
       const w = value();
       if (w !== 'sleep' && w !== 'spin') throw new Error(`--wait takes 'sleep' or 'spin', not '${w}'`);
       opts.wait = w;
-    } else if (flag === '--help' || flag === '-h') throw new Error(USAGE);
+    } else if (flag === '--budget') {
+      const v = value();
+      const b = Number(v);
+      if (!(b > 0) || !Number.isFinite(b)) throw new Error(`--budget takes seconds per measurement (a positive number), not '${v}'`);
+      opts.budgetS = b;
+    } else if (flag === '--out') opts.out = value();
+    else if (flag === '--match') opts.match = value().split(',').map((m) => m.trim()).filter(Boolean);
+    else if (flag === '--help' || flag === '-h') throw new Error(USAGE);
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}\n${USAGE}`);
     else if (!(a in SUITES)) throw new Error(`unknown suite '${a}'\n${USAGE}`);
     else suites.push(a);
   }
+  if (opts.out && suites.length !== 1) throw new Error(`--out names one results file: name exactly one suite with it\n${USAGE}`);
   return { suites: suites.length ? suites : Object.keys(SUITES), opts };
 }
 
@@ -74,6 +121,8 @@ export function parseArgs(argv: string[]): { suites: string[]; opts: BenchOption
  *   process.exitCode = await main(['kernels', '--quick']);
  */
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'compare') return (await import('./compare.ts')).main(argv.slice(1));
+  if (argv[0] === 'report') return (await import('./report.ts')).main(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs(argv);
@@ -84,11 +133,20 @@ export async function main(argv: string[]): Promise<number> {
     return help ? 0 : 2;
   }
   let failures = 0;
+  const t0 = performance.now();
   for (const name of parsed.suites) {
     const suite = await SUITES[name]!();
-    console.log(`\n=== bench: ${suite.name} — ${suite.describe}${parsed.opts.quick ? ' (quick)' : ''} ===`);
-    failures += await suite.run(parsed.opts);
+    const defaults = suite.defaultBudgetS ?? { full: 2, quick: 0.5 };
+    const budgetS = parsed.opts.budgetS ?? (parsed.opts.quick ? defaults.quick : defaults.full);
+    console.log(`\n=== bench: ${suite.name} — ${suite.describe}${parsed.opts.quick ? ' (quick)' : ''}, budget ${budgetS} s per measurement ===`);
+    const s0 = performance.now();
+    beginRun(suite.name, parsed.opts, budgetS);
+    const c0 = process.cpuUsage();
+    failures += await suite.run({ ...parsed.opts, budgetS });
+    const c = process.cpuUsage(c0);
+    console.log(`=== ${suite.name}: ${((performance.now() - s0) / 1000).toFixed(0)} s (process CPU ${((c.user + c.system) / 1e6).toFixed(0)} s, load average now ${loadavg().map((x) => x.toFixed(1)).join(' ')}) ===`);
   }
+  if (parsed.suites.length > 1) console.log(`\nbench: ${parsed.suites.length} suites in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   if (failures) console.error(`\nbench: ${failures} check(s) FAILED (see the messages above); exit code 1`);
   return failures ? 1 : 0;
 }

@@ -1,30 +1,40 @@
-// How every suite times and checks a kernel: adaptive repeats around a median (lavapipe is
-// slow and noisy, so the count follows the kernel's speed), and an allclose check that must
-// pass before anything is timed (STYLE.md habit 10).
+// How every suite times and checks a kernel: a time budget per measurement (a slow system gets
+// fewer samples, never a different check), the median of the samples, every sample kept so that
+// `bench compare` can estimate the noise, and an allclose check that must pass before anything
+// is timed (STYLE.md habit 10).
 
 export interface TimingPlan {
-  /** Wall-clock time to spend on timed samples of one kernel, in ms. */
+  /** Wall-clock time to spend on timed samples of one measurement, in ms (--budget). */
   budgetMs: number;
-  minSamples: number;
+  /** At most this many samples, however fast the kernel. */
   maxSamples: number;
   /** Launches per sample are chosen so that a sample lasts about this long (amortises read-back). */
   sampleMs: number;
   maxLaunches: number;
 }
 
-export const FULL_PLAN: TimingPlan = { budgetMs: 3000, minSamples: 5, maxSamples: 20, sampleMs: 300, maxLaunches: 64 };
-export const QUICK_PLAN: TimingPlan = { budgetMs: 600, minSamples: 3, maxSamples: 5, sampleMs: 150, maxLaunches: 16 };
+/** Per-measurement plan for a budget of `budgetS` seconds (samples of ~1/8 of the budget, ≤ 300 ms). */
+export function planFor(budgetS: number): TimingPlan {
+  const budgetMs = budgetS * 1000;
+  return { budgetMs, maxSamples: 20, sampleMs: Math.min(300, budgetMs / 8), maxLaunches: 64 };
+}
 
 export interface Timing {
-  /** Median milliseconds per launch. */
+  /** Median milliseconds per launch (or per call, for whole models). */
   ms: number;
   /** Fastest sample, ms per launch. */
   minMs: number;
   samples: number;
   launchesPerSample: number;
+  /** Every sample, ms per launch, in the order taken (for `bench compare`'s noise estimate). */
+  samplesMs: number[];
+  /** The budget this measurement had and the time its timed samples took, ms. */
+  budgetMs: number;
+  spentMs: number;
 }
 
-const now = () => performance.now();
+/** The clock timings read (a parameter of the timers, so tests can drive them with a virtual one). */
+const clockNow = () => performance.now();
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -35,22 +45,49 @@ export function median(xs: number[]): number {
 /**
  * Times `run(R)`, which must enqueue R launches back to back and resolve once the last one's
  * output is on the host. The caller warms up (compiles, checks the output) before calling this.
+ * A pilot launch sizes R (a sample lasts ~plan.sampleMs); samples are taken while the budget
+ * lasts, at least one: a launch longer than the whole budget gives a single sample (the pilot).
  * @example
- *   const t = await timeLaunches(async (r) => { ...launch r times...; await y.data(); }, FULL_PLAN);
+ *   const t = await timeLaunches(async (r) => { ...launch r times...; await y.data(); }, planFor(2));
  */
-export async function timeLaunches(run: (launches: number) => Promise<void>, plan: TimingPlan): Promise<Timing> {
-  let t0 = now();
+export async function timeLaunches(run: (launches: number) => Promise<void>, plan: TimingPlan, now: () => number = clockNow): Promise<Timing> {
+  const start = now();
   await run(1);
-  const pilot = Math.max(now() - t0, 0.01);
+  const pilot = Math.max(now() - start, 0.01);
   const launches = Math.max(1, Math.min(plan.maxLaunches, Math.round(plan.sampleMs / pilot)));
-  const samples = Math.max(plan.minSamples, Math.min(plan.maxSamples, Math.round(plan.budgetMs / (launches * pilot))));
   const per: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    t0 = now();
+  // A pilot of one launch is a sample like any other when samples are single launches.
+  if (launches === 1) per.push(pilot);
+  const wanted = Math.max(1, Math.min(plan.maxSamples, Math.floor(plan.budgetMs / (launches * pilot))));
+  while (per.length < wanted && (per.length === 0 || now() - start + launches * pilot <= plan.budgetMs)) {
+    const t0 = now();
     await run(launches);
     per.push((now() - t0) / launches);
   }
-  return { ms: median(per), minMs: Math.min(...per), samples, launchesPerSample: launches };
+  return { ms: median(per), minMs: Math.min(...per), samples: per.length, launchesPerSample: launches, samplesMs: per, budgetMs: plan.budgetMs, spentMs: now() - start };
+}
+
+/**
+ * Times calls of `once` (each resolves when its result is on the host) within `budgetMs`: at
+ * least one call, at most `maxSamples`. For whole models, where one call is one sample.
+ * @example
+ *   const t = await timeCalls(() => forward(), 20_000);
+ */
+export async function timeCalls(once: () => Promise<unknown>, budgetMs: number, maxSamples = 9, now: () => number = clockNow): Promise<Timing> {
+  const start = now();
+  const per: number[] = [];
+  do {
+    const t0 = now();
+    await once();
+    per.push(now() - t0);
+  } while (per.length < maxSamples && now() - start + median(per) <= budgetMs);
+  return { ms: median(per), minMs: Math.min(...per), samples: per.length, launchesPerSample: 1, samplesMs: per, budgetMs, spentMs: now() - start };
+}
+
+/** What a results record keeps of a Timing (samples rounded to 4 significant digits). */
+export function timingRecord(t: Timing): { samplesMs: number[]; launchesPerSample: number; budgetS: number; spentS: number } {
+  const r = (x: number) => Number(x.toPrecision(4));
+  return { samplesMs: t.samplesMs.map(r), launchesPerSample: t.launchesPerSample, budgetS: t.budgetMs / 1000, spentS: r(t.spentMs / 1000) };
 }
 
 export interface Tolerance {

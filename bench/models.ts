@@ -2,17 +2,17 @@
 // batch 1 and 8, for camlight and the TensorFlow.js peers on the same adapter (same
 // architecture, same seeded weights), each output checked against tfjs-wasm before it is timed,
 // and camlight's peak GPU memory during a forward against weights + two largest activations + 10 %.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Model } from '../src/nn/model.ts';
 import { init } from '../src/nn/runtime-global.ts';
 import { upload, type Tensor } from '../src/nn/tensor.ts';
 import { inceptionV3, vgg19 } from '../src/nn/zoo/index.ts';
-import type { BenchOptions, Suite, System } from './index.ts';
-import { describeTolerance, median, mismatch, uniform, type Tolerance } from './measure.ts';
+import type { Suite, SuiteOptions, System } from './index.ts';
+import { describeTolerance, mismatch, timeCalls, timingRecord, uniform, type Tolerance } from './measure.ts';
 import { forwardFlops, heWeights, largestActivations, peerModel, weightBytes, withGpuErrors, type HostWeights } from './model-setup.ts';
 import { describePeer, tf, usePeer } from './peers.ts';
-import { RESULTS_DIR, fmtRatio, loud, printTable } from './table.ts';
+import { Progress } from './progress.ts';
+import { deviceAdapterInfo, writeRun } from './results.ts';
+import { fmtRatio, loud, printTable } from './table.ts';
 
 interface ModelCase {
   model: 'vgg19' | 'inceptionV3';
@@ -29,9 +29,6 @@ const CASES: ModelCase[] = [
 const BATCHES = [1, 8];
 const QUICK_BATCHES = [1];
 const WEIGHT_SEED = 7;
-/** Timed forwards per row after the warm-up (the warm-up is the checked forward). */
-const REPEATS = 3;
-const QUICK_REPEATS = 1;
 /**
  * Softmax and tapped features vs tfjs-wasm: per element, relative to the value plus a floor
  * relative to the largest value (probabilities near 0, ReLU outputs near 0). Far tighter than
@@ -39,7 +36,7 @@ const QUICK_REPEATS = 1;
  */
 const TOLERANCE: Tolerance = { rtol: 1e-3, atolOfMax: 1e-3 };
 
-/** One record of bench/results/models.json. */
+/** One record of bench/results/<adapter>/models[-quick].json. */
 export interface ModelRecord {
   model: string;
   size: number;
@@ -50,7 +47,10 @@ export interface ModelRecord {
   peakBytes: { camlight: number | null };
   /** Convolution and dense FLOPs of one forward at this batch, in GFLOP. */
   gflop: number;
-  samples: number;
+  /** Timed forwards per system (as many as the budget allowed, at least one). */
+  samples: Partial<Record<System, number>>;
+  /** Every timed forward's ms, the budget and the time spent, per system (for `bench compare`). */
+  timing: Partial<Record<System, ReturnType<typeof timingRecord>>>;
   reference: string;
   /** max |softmax - reference| per checked system. */
   maxAbsDiff: Partial<Record<System, number>>;
@@ -99,19 +99,27 @@ class Mismatch extends Error {
   override name = 'MISMATCH';
 }
 
-/** Median ms of `repeats` calls of `forward` (each resolves once its output is on the host). */
-async function timeForwards(forward: () => Promise<void>, repeats: number): Promise<number> {
-  const ms: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await forward();
-    ms.push(performance.now() - t0);
-  }
-  return median(ms);
+/** How each measurement is timed and reported: the budget and the progress line. */
+interface Timer {
+  budgetMs: number;
+  progress: Progress;
+}
+
+/**
+ * Median ms of calls of `forward` (each resolves once its output is on the host) within the
+ * budget, at least one; records the samples on `row` and prints the progress line.
+ */
+async function timeForwards(sys: System, row: Row, forward: () => Promise<void>, t: Timer, extra = ''): Promise<number> {
+  const timing = await timeCalls(forward, t.budgetMs);
+  row.rec.ms[sys] = timing.ms;
+  row.rec.samples[sys] = timing.samples;
+  row.rec.timing[sys] = timingRecord(timing);
+  t.progress.step(`${sys.padEnd(11)} ${row.rec.model} ${row.rec.size}² b${row.rec.batch}: ${timing.ms.toFixed(0)} ms (median of ${timing.samples} in ${(timing.spentMs / 1000).toFixed(1)} s)${extra}`);
+  return timing.ms;
 }
 
 /** tfjs-wasm gives the reference outputs (and, when asked, its own times). */
-async function runWasm(c: ModelCase, m: Model, w: HostWeights, rows: Row[], time: boolean, repeats: number): Promise<void> {
+async function runWasm(c: ModelCase, m: Model, w: HostWeights, rows: Row[], time: boolean, t: Timer): Promise<void> {
   await usePeer('tfjs-wasm');
   const p = await peerModel(m, w, c.tap);
   try {
@@ -124,15 +132,14 @@ async function runWasm(c: ModelCase, m: Model, w: HostWeights, rows: Row[], time
         let maxP = 0, maxTap = 0;
         for (const v of row.ref.y) maxP = Math.max(maxP, v);
         for (const v of row.ref.tap) maxTap = Math.max(maxTap, Math.abs(v));
-        console.log(`reference ${c.model} b${row.rec.batch} (tfjs-wasm): max p ${maxP.toFixed(4)}, max |${c.tap}| ${maxTap.toFixed(3)}`);
+        t.progress.step(`reference ${c.model} b${row.rec.batch} (tfjs-wasm): max p ${maxP.toFixed(4)}, max |${c.tap}| ${maxTap.toFixed(3)}`);
         if (!time) continue;
         row.rec.maxAbsDiff['tfjs-wasm'] = 0;
-        row.rec.ms['tfjs-wasm'] = await timeForwards(async () => {
+        await timeForwards('tfjs-wasm', row, async () => {
           const y = p.model.predict(x) as tf.Tensor;
           await y.data();
           y.dispose();
-        }, repeats);
-        console.log(`tfjs-wasm   ${c.model} ${c.size}² b${row.rec.batch}: ${row.rec.ms['tfjs-wasm']!.toFixed(0)} ms`);
+        }, t);
       } finally {
         x.dispose();
       }
@@ -142,7 +149,7 @@ async function runWasm(c: ModelCase, m: Model, w: HostWeights, rows: Row[], time
   }
 }
 
-async function runCamlight(c: ModelCase, m: Model, rows: Row[], repeats: number): Promise<number> {
+async function runCamlight(c: ModelCase, m: Model, rows: Row[], t: Timer): Promise<number> {
   const rt = await init();
   let failures = 0;
   for (const row of rows) {
@@ -157,15 +164,16 @@ async function runCamlight(c: ModelCase, m: Model, rows: Row[], repeats: number)
       check('camlight', row, y, tap);
       row.rec.memory.residentBytes = rt.stats().liveBytes;
       rt.pool.resetPeak();
-      row.rec.ms.camlight = await timeForwards(async () => {
+      let peak = 0;
+      await timeForwards('camlight', row, async () => {
         const y = m.predict(x);
         await y.data();
         y.dispose();
-      }, repeats);
-      const peak = rt.stats().peakLiveBytes;
+        peak = rt.stats().peakLiveBytes;
+      }, t, '');
       row.rec.peakBytes.camlight = peak;
       row.rec.memory.met = peak <= row.rec.memory.boundBytes;
-      console.log(`camlight    ${c.model} ${c.size}² b${b}: ${row.rec.ms.camlight.toFixed(0)} ms, peak ${MiB(peak)} MiB (bound ${MiB(row.rec.memory.boundBytes)} MiB)`);
+      console.log(`camlight    ${c.model} ${c.size}² b${b}: peak ${MiB(peak)} MiB (bound ${MiB(row.rec.memory.boundBytes)} MiB)`);
     } catch (e) {
       failures++;
       (row.rec.notes ??= {}).camlight = errText(e);
@@ -177,7 +185,7 @@ async function runCamlight(c: ModelCase, m: Model, rows: Row[], repeats: number)
   return failures;
 }
 
-async function runWebgpu(c: ModelCase, m: Model, w: HostWeights, rows: Row[], repeats: number): Promise<void> {
+async function runWebgpu(c: ModelCase, m: Model, w: HostWeights, rows: Row[], t: Timer): Promise<void> {
   await usePeer('tfjs-webgpu');
   const p = await peerModel(m, w, c.tap);
   try {
@@ -192,15 +200,15 @@ async function runWebgpu(c: ModelCase, m: Model, w: HostWeights, rows: Row[], re
           return out;
         });
         check('tfjs-webgpu', row, y!, tap!);
-        row.rec.ms['tfjs-webgpu'] = await timeForwards(async () => {
+        await timeForwards('tfjs-webgpu', row, async () => {
           const y = p.model.predict(x) as tf.Tensor;
           await y.data();
           y.dispose();
-        }, repeats);
-        console.log(`tfjs-webgpu ${c.model} ${c.size}² b${row.rec.batch}: ${row.rec.ms['tfjs-webgpu']!.toFixed(0)} ms`);
+        }, t);
       } catch (e) {
         (row.rec.notes ??= {})['tfjs-webgpu'] = errText(e);
         loud(`tfjs-webgpu ${c.model} b${row.rec.batch} has no time: ${errText(e)}`);
+        t.progress.step(`tfjs-webgpu ${c.model} b${row.rec.batch}: no time (see above)`);
       } finally {
         x.dispose();
       }
@@ -210,31 +218,10 @@ async function runWebgpu(c: ModelCase, m: Model, w: HostWeights, rows: Row[], re
   }
 }
 
-/** Merges this run's records into bench/results/models.json (rows of other model/size/batch kept). */
-function writeModelResults(adapter: string, records: ModelRecord[], lastRun: Record<string, unknown>): string {
-  const file = resolve(RESULTS_DIR, 'models.json');
-  const key = (r: ModelRecord) => `${r.model}@${r.size}b${r.batch}`;
-  let old: ModelRecord[] = [];
-  if (existsSync(file)) {
-    try {
-      const parsed = JSON.parse(readFileSync(file, 'utf8')) as { records?: ModelRecord[] };
-      if (Array.isArray(parsed.records)) old = parsed.records;
-    } catch {
-      console.warn(`warning: ${file} is not valid JSON; rewriting it`);
-    }
-  }
-  const fresh = new Set(records.map(key));
-  const merged = [...old.filter((r) => !fresh.has(key(r))), ...records].sort((a, b) => a.model.localeCompare(b.model) || a.size - b.size || a.batch - b.batch);
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(file, JSON.stringify({ adapter, date: new Date().toISOString(), lastRun, records: merged }, null, 2) + '\n');
-  return file;
-}
-
-async function run(opts: BenchOptions): Promise<number> {
+async function run(opts: SuiteOptions): Promise<number> {
   const rt = await init();
   rt.setWaitMode(opts.wait);
   const t0 = performance.now();
-  const repeats = opts.quick ? QUICK_REPEATS : REPEATS;
   const batches = opts.quick ? QUICK_BATCHES : BATCHES;
   const has = (s: System) => opts.systems.includes(s);
   console.log(`adapter: ${rt.adapterName}`);
@@ -244,12 +231,19 @@ async function run(opts: BenchOptions): Promise<number> {
       `tfjs models built by tfjs-layers from camlight's toKerasConfig()`,
   );
   console.log(
-    `timing: one checked forward (warm-up), then the median of ${repeats} forward(s), each = predict on a device-resident input + read the softmax back`,
+    `timing: one checked forward (warm-up), then the median of as many forwards as fit in ${opts.budgetS} s (--budget; at least 1, at most 9), each = predict on a device-resident input + read the softmax back`,
   );
   console.log(`check: softmax and the tapped layer vs tfjs-wasm, ${describeTolerance(TOLERANCE)}\n`);
 
   const records: ModelRecord[] = [];
   let failures = 0;
+  // Progress weights in seconds: a reference forward at ~10 GFLOP/s, a measurement = its budget + a checked forward at ~5.
+  const gflopPerImage: Record<ModelCase['model'], number> = { inceptionV3: 11.4, vgg19: 39.3 };
+  const weights = CASES.flatMap((c) => batches.flatMap((b) => {
+    const g = b * gflopPerImage[c.model];
+    return [g / 10, ...opts.systems.map(() => opts.budgetS + g / 5)];
+  }));
+  const timer: Timer = { budgetMs: 1000 * opts.budgetS, progress: new Progress(weights, console.log, t0) };
   for (const c of CASES) {
     const phase = performance.now();
     const m = c.build();
@@ -268,14 +262,14 @@ async function run(opts: BenchOptions): Promise<number> {
           model: c.model, size: c.size, batch: b,
           ms: { camlight: null, 'tfjs-webgpu': null, 'tfjs-wasm': null },
           peakBytes: { camlight: null },
-          gflop: (b * flops) / 1e9, samples: repeats, reference: 'tfjs-wasm', maxAbsDiff: {},
+          gflop: (b * flops) / 1e9, samples: {}, timing: {}, reference: 'tfjs-wasm', maxAbsDiff: {},
           memory: { weightsBytes: wBytes, largestActivationsBytes: acts, boundBytes: Math.round(1.1 * (wBytes + acts[0] + acts[1])), loadedBytes: loaded, residentBytes: null, met: null },
         },
       };
     });
     try {
       try {
-        await runWasm(c, m, w, rows, has('tfjs-wasm'), repeats);
+        await runWasm(c, m, w, rows, has('tfjs-wasm'), timer);
       } catch (e) {
         loud(`ERROR: the reference (tfjs-wasm) failed on ${c.model}: ${errText(e)}; nothing of this model can be checked`);
       }
@@ -284,14 +278,14 @@ async function run(opts: BenchOptions): Promise<number> {
         failures++;
         r.rec.notes = { 'tfjs-wasm': 'reference failed; nothing checked or timed' };
       }
-      if (has('camlight')) failures += await runCamlight(c, m, rows, repeats);
+      if (has('camlight')) failures += await runCamlight(c, m, rows, timer);
     } finally {
       m.dispose();
       rt.pool.trim();
     }
     if (has('tfjs-webgpu')) {
       try {
-        await runWebgpu(c, m, w, rows, repeats);
+        await runWebgpu(c, m, w, rows, timer);
       } catch (e) {
         for (const r of rows) (r.rec.notes ??= {})['tfjs-webgpu'] = errText(e);
         loud(`tfjs-webgpu could not build ${c.model}: ${errText(e)}`);
@@ -301,7 +295,7 @@ async function run(opts: BenchOptions): Promise<number> {
     console.log(`${c.model} done in ${((performance.now() - phase) / 1000).toFixed(0)} s\n`);
   }
 
-  console.log(`\nForward latency on ${rt.adapterName}, ms (median of ${repeats}); speed-up = peer ms / camlight ms, target ≥ 2× vs tfjs-webgpu`);
+  console.log(`\nForward latency on ${rt.adapterName}, ms (median of the samples within ${opts.budgetS} s); speed-up = peer ms / camlight ms, target ≥ 2× vs tfjs-webgpu`);
   printTable(
     ['model', 'input', 'batch', 'GFLOP', 'camlight', 'tfjs-webgpu', 'tfjs-wasm', 'vs webgpu', '≥2×', 'vs wasm'],
     records.map((r) => {
@@ -329,7 +323,7 @@ async function run(opts: BenchOptions): Promise<number> {
   const notes = records.flatMap((r) => Object.entries(r.notes ?? {}).map(([s, n]) => `${r.model} b${r.batch} ${s}: ${n}`));
   if (notes.length) console.log(`\nnotes:\n  ${notes.join('\n  ')}`);
   console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-  const file = writeModelResults(rt.adapterName, records, { quick: opts.quick, systems: opts.systems, repeats, camlightWait: opts.wait, tolerance: describeTolerance(TOLERANCE) });
+  const file = writeRun('models', rt.adapterName, records, { tolerance: describeTolerance(TOLERANCE) }, deviceAdapterInfo(rt.device));
   console.log(`results written to ${file}`);
   return failures;
 }
@@ -337,5 +331,6 @@ async function run(opts: BenchOptions): Promise<number> {
 export const suite: Suite = {
   name: 'models',
   describe: 'VGG-19 (224²) and InceptionV3 (299²) forward, batch 1 and 8, camlight vs TensorFlow.js, with camlight peak GPU memory',
+  defaultBudgetS: { full: 8, quick: 1 },
   run,
 };

@@ -1,7 +1,8 @@
-// Printing benchmark tables and keeping bench/results/*.json up to date: shared by every suite
-// so that each one only decides what to measure, not how to show or store it.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+// Printing benchmark tables, shared by every suite so that each one only decides what to
+// measure, not how to show it; results files are written by bench/results.ts.
+import { writeRun } from './results.ts';
+
+export { RESULTS_DIR } from './results.ts';
 
 /** One measured row: an op at one shape, with GFLOP/s per system (null: failed or not run). */
 export interface BenchRecord {
@@ -17,51 +18,15 @@ export interface BenchRecord {
   [extra: string]: unknown;
 }
 
-export interface ResultsFile {
-  adapter: string;
-  date: string;
-  records: BenchRecord[];
-  [extra: string]: unknown;
-}
-
-export const RESULTS_DIR = resolve(import.meta.dirname, 'results');
-
 /**
- * Writes `records` into bench/results/<name>.json, keeping records of other ops and, for a
- * partial run, of the same op at shapes this run did not measure. A full run replaces every
- * record of the ops it measured.
+ * Writes a run's records (the older call, kept for suites written against it): the same as
+ * writeRun(name, adapter, records, extra) in bench/results.ts; `partial` no longer merges
+ * anything, since a results file now holds exactly one run.
  * @example
  *   writeResults('kernels', { adapter, records, partial: false });
  */
-export function writeResults(
-  name: string,
-  run: { adapter: string; records: BenchRecord[]; partial: boolean; extra?: Record<string, unknown> },
-): string {
-  const file = resolve(RESULTS_DIR, `${name}.json`);
-  let old: BenchRecord[] = [];
-  if (existsSync(file)) {
-    try {
-      const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<ResultsFile>;
-      if (Array.isArray(parsed.records)) old = parsed.records;
-    } catch {
-      console.warn(`warning: ${file} is not valid JSON; rewriting it`);
-    }
-  }
-  const ops = new Set(run.records.map((r) => r.op));
-  const fresh = new Set(run.records.map((r) => `${r.op}\u0000${r.shape}`));
-  const kept = old.filter((r) => (run.partial ? !fresh.has(`${r.op}\u0000${r.shape}`) : !ops.has(r.op)));
-  // Keep ops together in the order they were first written, with this run's rows in place.
-  const merged: BenchRecord[] = [];
-  const byOp = new Map<string, BenchRecord[]>();
-  for (const r of [...kept, ...run.records]) {
-    if (!byOp.has(r.op)) byOp.set(r.op, []);
-    byOp.get(r.op)!.push(r);
-  }
-  for (const rows of byOp.values()) merged.push(...rows);
-  const out: ResultsFile = { adapter: run.adapter, date: new Date().toISOString(), ...run.extra, records: merged };
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-  return file;
+export function writeResults(name: string, run: { adapter: string; records: BenchRecord[]; partial?: boolean; extra?: Record<string, unknown> }): string {
+  return writeRun(name, run.adapter, run.records, run.extra);
 }
 
 export type Align = 'left' | 'right';

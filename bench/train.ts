@@ -4,8 +4,6 @@
 // Epochs and images of the accuracy run: --epochs/--limit when run directly
 // (node --import tsx bench/train.ts --epochs 5 --limit 60000), or CAMLIGHT_BENCH_EPOCHS / _LIMIT.
 import '../src/platform/node.ts'; // Node's platform hooks: Dawn, files on disk, h5wasm (see src/platform)
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { scoreHead } from '../src/cam/targets.ts';
@@ -18,10 +16,12 @@ import { upload, type Tensor } from '../src/nn/tensor.ts';
 import { fashionCnn } from '../src/nn/zoo/index.ts';
 import { adam, batchTensors, CamRecorder, evaluate, loadFashionMnist, silhouetteMask, subset, train, type Dataset } from '../src/train/index.ts';
 import type { BenchOptions, Suite, System } from './index.ts';
+import { Progress } from './progress.ts';
+import { beginRun, deviceAdapterInfo, writeRun } from './results.ts';
 import { median, mismatch, type Tolerance } from './measure.ts';
 import { peerModel } from './model-setup.ts';
 import { describePeer, tf, usePeer } from './peers.ts';
-import { RESULTS_DIR, loud, printTable } from './table.ts';
+import { loud, printTable } from './table.ts';
 
 const BATCHES = [32, 128];
 /** Gradients of a 467k-parameter CNN in fp32, reduced over a batch in different orders. */
@@ -145,7 +145,10 @@ async function runTrain(opts: BenchOptions, s: Settings): Promise<number> {
   const peers = opts.systems.filter((x): x is Exclude<System, 'camlight'> => x !== 'camlight');
   for (const p of peers) console.log(`  ${p}: ${await describePeer(p)}`);
   const records: { model: string; batch: number; imagesPerSec: Partial<Record<System, number | null>>; camlightNoReadBack?: number; notes?: Record<string, string> }[] = [];
+  // Progress weights in seconds (lavapipe, idle): gradient check ~5, a throughput row ~10, the accuracy run ~23 s per 1024 images per epoch.
+  const progress = new Progress([5, ...BATCHES.flatMap(() => opts.systems.map(() => 10)), ...(opts.systems.includes('camlight') ? [(23 * s.epochs * s.limit) / 1024] : [])]);
   const gradientCheck = await checkGradients(data);
+  progress.step(`gradient check: ${gradientCheck.ok ? 'passed' : 'FAILED'}`);
   if (!gradientCheck.ok) failures++;
   for (const batch of BATCHES) {
     const model = fashionCnn();
@@ -176,18 +179,21 @@ async function runTrain(opts: BenchOptions, s: Settings): Promise<number> {
       };
       rec.imagesPerSec.camlight = await time(true);
       rec.camlightNoReadBack = await time(false);
+      progress.step(`camlight    batch ${batch}: ${rec.imagesPerSec.camlight.toFixed(1)} images/s (${rec.camlightNoReadBack.toFixed(1)} without the per-step read-back)`);
     }
     for (const p of peers) {
       try {
         await usePeer(p);
         const pm = await peerModel(model, w0, 'dense');
         rec.imagesPerSec[p] = await tfThroughput(pm.model, data, batch, s);
+        progress.step(`${p.padEnd(11)} batch ${batch}: ${rec.imagesPerSec[p]!.toFixed(1)} images/s`);
         pm.dispose();
       } catch (e) {
         // tfjs-backend-wasm 4.22 registers no Conv2DBackpropFilter/Input kernels: it cannot train a conv net.
         console.log(`  ${p} cannot train at batch ${batch}: ${(e as Error).message}`);
         rec.imagesPerSec[p] = null;
         (rec.notes ??= {})[p] = (e as Error).message;
+        progress.step(`${p.padEnd(11)} batch ${batch}: cannot train`);
       }
     }
     x.dispose();
@@ -221,6 +227,7 @@ async function runTrain(opts: BenchOptions, s: Settings): Promise<number> {
       console.log(`  camlight epoch ${e.epoch}/${s.epochs}: loss ${e.loss.toFixed(4)}, accuracy ${e.accuracy.toFixed(4)}, ${(e.ms / 1000).toFixed(1)} s (+ cams ${(recorder.history.epochs.at(-1)!.ms / 1000).toFixed(2)} s)`);
     } });
     const ev = await evaluate(model, test);
+    progress.step(`camlight accuracy run: ${s.epochs} epoch(s) on ${trainSet.labels.length} images, test ${(100 * ev.accuracy).toFixed(2)} %`);
     const recordMs = recorder.history.epochs.map((e) => e.ms);
     const epochMs = h.epochs.map((e) => e.ms);
     camOverhead = { tracked: 8, recordMs, epochMs, fraction: recordMs.reduce((a, b) => a + b, 0) / epochMs.reduce((a, b) => a + b, 0) };
@@ -230,10 +237,8 @@ async function runTrain(opts: BenchOptions, s: Settings): Promise<number> {
       `CAM recording of 8 images: ${(100 * camOverhead.fraction).toFixed(2)} % of the epochs' time (target < 5 %)`);
     model.dispose();
   }
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const doc = { adapter: rt.adapterName, date: new Date().toISOString(), quick: opts.quick, gradientCheck: gradientCheck.text, steps: s.steps, repeats: s.repeats, records, accuracy, camOverhead };
-  writeFileSync(join(RESULTS_DIR, 'train.json'), JSON.stringify(doc, null, 1) + '\n');
-  console.log(`  → ${resolve(RESULTS_DIR, 'train.json')}`);
+  const file = writeRun('train', rt.adapterName, records, { gradientCheck: gradientCheck.text, steps: s.steps, repeats: s.repeats, accuracy, camOverhead }, deviceAdapterInfo(rt.device));
+  console.log(`  → ${file}`);
   return failures;
 }
 
@@ -241,6 +246,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   const argv = process.argv.slice(2);
   const quick = argv.includes('--quick');
-  const code = await runTrain({ quick, systems: ['camlight', 'tfjs-webgpu', 'tfjs-wasm'], wait: 'sleep' }, settings(quick, argv));
+  const opts: BenchOptions = { quick, systems: ['camlight', 'tfjs-webgpu', 'tfjs-wasm'], wait: 'sleep', budgetS: null, out: null, match: null };
+  beginRun('train', opts, null);
+  const code = await runTrain(opts, settings(quick, argv));
   process.exit(code ? 1 : 0);
 }
