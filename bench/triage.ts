@@ -16,6 +16,7 @@ import {
 } from '../src/train/index.ts';
 import type { BenchOptions, Suite } from './index.ts';
 import { RESULTS_DIR, loud, printTable } from './table.ts';
+import { adapterSlug, deviceAdapterInfo } from './results.ts';
 
 const PLANTED = ['Trouser', 'Sandal', 'Coat', 'Bag'];
 /** The issue's targets. */
@@ -201,8 +202,10 @@ export const suite: Suite = {
       // Per image, only the numbers the rules read (the window's maps are not kept).
       runs: runs.map((r) => ({ ...r, images: r.images.map(({ n, ...i }) => ({ ...i, n: round(pick(n)) })) })),
     };
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = join(RESULTS_DIR, `triage${opts.quick ? '-quick' : ''}${process.env.CAMLIGHT_BENCH_TRIAGE_TAG ? `-${process.env.CAMLIGHT_BENCH_TRIAGE_TAG}` : ''}.json`);
+    // One folder per adapter, as every suite (bench/results.ts): runs of two adapters never mix.
+    const dir = join(RESULTS_DIR, adapterSlug(adapter, deviceAdapterInfo(rt.device)));
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `triage${opts.quick ? '-quick' : ''}${process.env.CAMLIGHT_BENCH_TRIAGE_TAG ? `-${process.env.CAMLIGHT_BENCH_TRIAGE_TAG}` : ''}.json`);
     writeFileSync(file, JSON.stringify(doc) + '\n');
     console.log(`  → ${resolve(file)}`);
     return failed;
