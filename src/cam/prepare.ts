@@ -1,7 +1,7 @@
 // Input preparation for CAMs: decoded RGBA8 images → the model's input batch (optional centre
 // crop, bilinear resize, keras.applications preprocessing), and the optional camlight.json.
 import { ShapeError } from '../gpu/errors.ts';
-import { describePath, dirname, joinPath, utf8, type FileSource } from '../io/files.ts';
+import { confinedJoin, describePath, dirname, joinPath, utf8, type FileSource } from '../io/files.ts';
 import type { RgbaImage } from '../io/image.ts';
 import { upload, type Tensor } from '../nn/tensor.ts';
 import type { Runtime } from '../gpu/runtime.ts';
@@ -287,7 +287,7 @@ export async function readCamlightJson(source: FileSource, modelPath = 'model.js
   }
   if (obj.labels !== undefined) {
     const l = obj.labels;
-    if (typeof l === 'string') cfg.labels = await readLabels(source, joinPath(dirname(path), l));
+    if (typeof l === 'string') cfg.labels = await readLabels(source, confinedJoin(dirname(path), l, where, 'labels'));
     else if (Array.isArray(l) && l.every((x) => typeof x === 'string')) cfg.labels = l;
     else throw new CamlightConfigError(`${where}: "labels" must be an array of strings or the name of a labels file`);
   }

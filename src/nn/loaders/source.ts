@@ -1,6 +1,6 @@
 // Turns what a user hands a loader (a path, a URL, a FileSource) into a FileSource plus the
 // file's path inside it, picking the Node adapter only in Node so the core stays web-standard.
-import { basename, dirname, type FileSource } from '../../io/files.ts';
+import { type FileSource } from '../../io/files.ts';
 import { fetchFiles } from '../../io/fetch-files.ts';
 
 /** A file inside a FileSource. */
@@ -29,8 +29,8 @@ export async function resolveLocation(loc: Location, defaultName: string): Promi
   if (isNode() && (!hasScheme(s) || s.startsWith('file://'))) {
     const filePath = s.startsWith('file://') ? decodeURIComponent(new URL(s).pathname) : s;
     // Kept out of the static import graph so browsers never see `node:` modules.
-    const { nodeFiles } = (await import('../../io/node-files.ts')) as typeof import('../../io/node-files.ts');
-    return { source: nodeFiles(dirname(filePath) || '.'), path: basename(filePath) };
+    const { nodeModelFiles } = (await import('../../io/node-files.ts')) as typeof import('../../io/node-files.ts');
+    return nodeModelFiles(filePath);
   }
   const i = s.lastIndexOf('/');
   return { source: fetchFiles(i < 0 ? '' : s.slice(0, i + 1)), path: s.slice(i + 1) };
