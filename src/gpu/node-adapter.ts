@@ -27,7 +27,8 @@ export function nodeGpu(): GPU {
 /**
  * Runs `fn` with file descriptor 2 pointed at /dev/null, for native code that logs straight to
  * it, and restores it after (POSIX hands out the lowest free descriptor, so closing 2 and
- * opening reuses 2). Where /dev/fd is missing it just runs `fn`.
+ * opening reuses 2). Where fd 2 cannot be reopened through /dev/fd (missing, or a socket, as
+ * Node's spawn pipes are) it just runs `fn` and the warnings show.
  */
 async function withoutNativeStderr<T>(fn: () => Promise<T>): Promise<T> {
   let saved: number;
