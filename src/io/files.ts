@@ -165,6 +165,23 @@ export function memoryFiles(initial: Record<string, Uint8Array | string> | Map<s
 }
 
 /**
+ * Where a JSON text stops parsing, in words for an error message ("at character 1234"), from a
+ * JSON.parse error; engines word their messages differently (and quote the bad text), so only
+ * the position is kept.
+ * @example
+ *   try { JSON.parse(text); } catch (e) { throw new Error(`model.json is not valid JSON (${jsonErrorAt(e, text)})`); }
+ */
+export function jsonErrorAt(e: unknown, text: string): string {
+  const m = /position (\d+)/.exec(e instanceof Error ? e.message : '');
+  if (m) {
+    const at = Number(m[1]);
+    const line = text.slice(0, at).split('\n').length;
+    return `malformed at character ${at + 1}${line > 1 ? `, line ${line}` : ''}`;
+  }
+  return /end of (JSON )?input|Unterminated/i.test(e instanceof Error ? e.message : '') ? 'it ends early: truncated?' : 'malformed';
+}
+
+/**
  * Decodes UTF-8 bytes (model.json).
  * @example
  *   JSON.parse(utf8(await files.read('model.json')));

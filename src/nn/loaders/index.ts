@@ -105,6 +105,16 @@ function finite(weights: Map<string, HostWeight>, where: string): Map<string, Ho
   return weights;
 }
 
+/**
+ * A model from a Keras topology (model.json's modelTopology, an .h5's model_config), errors
+ * naming `where`; JavaScript errors from a malformed config become a message saying so.
+ * @example
+ *   const model = modelFromTopology(json.modelTopology, 'models/vgg19/model.json');
+ */
+export function modelFromTopology(topology: unknown, where: string): Model {
+  return build(topology, where);
+}
+
 function build(topology: unknown, where: string): Model {
   try {
     return Model.fromKerasConfig(topology);

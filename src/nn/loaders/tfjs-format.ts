@@ -7,7 +7,7 @@
 // size·bytes(dtype) bytes: float32/int32 4, bool 1, float16 2. With `quantization`
 // {dtype: 'uint8'|'uint16', scale, min} it takes size·1 or size·2 bytes and value = q·scale + min
 // (rounded for int32 weights); with {dtype: 'float16'} it takes size·2 bytes of IEEE halves.
-import { confinedJoin, describePath, FileNotFoundError, FileTooLargeError, dirname, utf8, type FileSource } from '../../io/files.ts';
+import { confinedJoin, jsonErrorAt, describePath, FileNotFoundError, FileTooLargeError, dirname, utf8, type FileSource } from '../../io/files.ts';
 import { ModelLoadError } from './errors.ts';
 import { halfToFloat32 } from './half.ts';
 
@@ -53,7 +53,7 @@ export function parseModelJson(text: string, where: string): ModelJson {
   try {
     j = JSON.parse(text);
   } catch (e) {
-    throw new ModelLoadError(`${where} is not valid JSON (${(e as Error).message}); expected a TensorFlow.js model.json`);
+    throw new ModelLoadError(`${where} is not valid JSON (${jsonErrorAt(e, text)}); expected a TensorFlow.js model.json`);
   }
   if (!j || typeof j !== 'object' || Array.isArray(j)) throw new ModelLoadError(`${where}: expected a JSON object (a TensorFlow.js model.json)`);
   const m = j as Record<string, unknown>;
