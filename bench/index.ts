@@ -28,6 +28,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   cam: async () => (await import('./cam.ts')).suite,
   train: async () => (await import('./train.ts')).suite,
   fuzz: async () => (await import('./fuzz.ts')).suite,
+  soak: async () => (await import('./soak.ts')).suite,
 };
 
 export const USAGE = `usage: npm run bench [-- <suite>...] [--quick] [--only ${SYSTEMS.join(',')}] [--wait sleep|spin]

@@ -117,8 +117,16 @@ export function modelFromTopology(topology: unknown, where: string): Model {
 
 function build(topology: unknown, where: string): Model {
   try {
-    return Model.fromKerasConfig(topology);
+    const model = Model.fromKerasConfig(topology);
+    // Input sizes come from the file: each must be unknown (null) or a positive 32-bit integer.
+    const bad = model.inputShape.find((d) => d !== null && !(Number.isInteger(d) && d > 0 && d < 2 ** 31));
+    if (bad !== undefined) {
+      model.dispose();
+      throw new ModelLoadError(`${where}: the model's input shape (${model.inputShape.map((d) => d ?? 'None').join(', ')}) holds ${bad}; each size must be a positive integer (the batch size is usually None)`);
+    }
+    return model;
   } catch (e) {
+    if (e instanceof ModelLoadError) throw e;
     // A JavaScript error from inside the config walk (a field of the wrong type) says nothing
     // a user can act on: name the file and the fix instead.
     if (e instanceof TypeError || e instanceof RangeError) {
