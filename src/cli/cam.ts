@@ -35,7 +35,8 @@ export const CAM_USAGE = `usage: camlight cam <images or folders…> --model <mo
   --json               also print cams.json to stdout
 
 A file that cannot be read or decoded, or whose model output is not finite, is reported and
-skipped; the rest are processed, cams.json lists the failures and the exit code is 2.`;
+skipped; the rest are processed, cams.json lists the failures and the exit code is 2 (1 when no
+input could be explained).`;
 
 /** Exit code when some inputs failed and the others were processed. */
 export const SOME_INPUTS_FAILED = 2;
@@ -158,7 +159,8 @@ export async function camCommand(argv: string[]): Promise<number> {
   const failures: Failure[] = [];
   const fail = (file: string, error: string) => {
     failures.push({ file, error });
-    console.error(`camlight cam: skipped ${error.startsWith(file) ? error : `${file}: ${error}`}`);
+    // One input: its error is the run's one line (below); several: each is reported as it happens.
+    if (files.length > 1) console.error(`camlight cam: skipped ${error.startsWith(file) ? error : `${file}: ${error}`}`);
   };
   let layerInfo: unknown = null;
   const warnings = new Set<string>();
@@ -230,10 +232,14 @@ export async function camCommand(argv: string[]): Promise<number> {
   for (const w of warnings) console.error(`warning: ${w}`);
   if (a.flags.has('json')) console.log(text);
   const done = files.length - failures.length;
-  if (!a.flags.has('json') || failures.length) {
+  if (images.length && (!a.flags.has('json') || failures.length)) {
     console.error(`camlight cam: ${images.length} map(s) of ${done} image(s) → ${out}/ (cams.json and overlays)` +
       (failures.length ? `; ${failures.length} of ${files.length} input(s) failed and were skipped (listed in cams.json)` : ''));
   }
   model.dispose();
+  // Nothing explained at all is an error (exit code 1); some inputs failing is exit code 2.
+  if (!images.length && failures.length) {
+    throw new Error(files.length === 1 ? failures[0]!.error : `none of the ${files.length} inputs could be explained (each is listed above and in ${join(out, 'cams.json')})`);
+  }
   return failures.length ? SOME_INPUTS_FAILED : 0;
 }
