@@ -2,6 +2,7 @@
 // overlays work on), and encoding RGBA8 as PNG. upng-js and jpeg-js do the codec work.
 import UPNG, { type Image as PngImage, type ImageTabs } from 'upng-js';
 import jpeg from 'jpeg-js';
+import pako from 'pako';
 import { describePath, type FileSource } from './files.ts';
 import { ImageDecodeError } from './image-errors.ts';
 import { checkPng, DEFAULT_MAX_PIXELS, inflateBounded, PNG_CHANNELS, type ImageLimits } from './png-check.ts';
@@ -83,8 +84,9 @@ export async function readImage(source: FileSource, path: string, limits: ImageL
 // upng-js inflates with pako.inflate, which grows without bound on a deflate bomb; decodePng
 // points it at a bounded inflate sized from the checked header for the duration of one call.
 type UpngInternals = { decode: { _inflate: (d: Uint8Array) => Uint8Array } };
-let inflateLimit = { bytes: 0, name: '' };
-(UPNG as unknown as UpngInternals).decode._inflate = (d) => inflateBounded(d, inflateLimit.bytes, inflateLimit.name);
+let inflateLimit = { bytes: 0, name: '', active: false };
+// Other callers of UPNG.decode (APNG frames read back in tests) keep upng-js's own inflate.
+(UPNG as unknown as UpngInternals).decode._inflate = (d) => (inflateLimit.active ? inflateBounded(d, inflateLimit.bytes, inflateLimit.name) : pako.inflate(d));
 
 /**
  * Decodes a PNG of any colour type and bit depth to RGBA8. 16-bit samples are rounded to the
@@ -100,7 +102,7 @@ export function decodePng(bytes: Uint8Array, name = 'image.png', limits: ImageLi
   const checked = checkPng(bytes, name, limits);
   const interlaced = checked.header.interlace === 1;
   let png: PngImage;
-  inflateLimit = { bytes: checked.dataSize, name };
+  inflateLimit = { bytes: checked.dataSize, name, active: true };
   try {
     // new Uint8Array(view) inside UPNG copies exactly the view's bytes.
     png = UPNG.decode(checked.bytes as unknown as ArrayBuffer);
@@ -108,7 +110,7 @@ export function decodePng(bytes: Uint8Array, name = 'image.png', limits: ImageLi
     if (e instanceof ImageDecodeError) throw e;
     throw new ImageDecodeError(`${name}: corrupt PNG (the image data could not be decoded${e instanceof RangeError ? ': it is shorter than the header implies' : ''})`);
   } finally {
-    inflateLimit = { bytes: 0, name: '' };
+    inflateLimit = { bytes: 0, name: '', active: false };
   }
   const { width: w, height: h, ctype, depth } = checked.header;
   const ch = PNG_CHANNELS[ctype]!;

@@ -8,6 +8,6 @@ declare module 'pako' {
     err: number;
     msg: string;
   }
-  const pako: { Inflate: typeof Inflate };
+  const pako: { Inflate: typeof Inflate; inflate(data: Uint8Array): Uint8Array };
   export default pako;
 }
