@@ -61,6 +61,8 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   cam: async () => (await import('./cam.ts')).suite,
   train: async () => (await import('./train.ts')).suite,
   triage: async () => (await import('./triage.ts')).suite,
+  fuzz: async () => (await import('./fuzz.ts')).suite,
+  soak: async () => (await import('./soak.ts')).suite,
 };
 
 export const USAGE = `usage: npm run bench [-- <suite>...] [--quick] [--budget S] [--only ${SYSTEMS.join(',')}] [--wait sleep|spin] [--match a,b] [--out FILE]

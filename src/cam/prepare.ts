@@ -1,7 +1,7 @@
 // Input preparation for CAMs: decoded RGBA8 images → the model's input batch (optional centre
 // crop, bilinear resize, keras.applications preprocessing), and the optional camlight.json.
 import { ShapeError } from '../gpu/errors.ts';
-import { describePath, dirname, joinPath, utf8, type FileSource } from '../io/files.ts';
+import { confinedJoin, jsonErrorAt, describePath, dirname, joinPath, utf8, type FileSource } from '../io/files.ts';
 import type { RgbaImage } from '../io/image.ts';
 import { upload, type Tensor } from '../nn/tensor.ts';
 import type { Runtime } from '../gpu/runtime.ts';
@@ -260,7 +260,7 @@ export async function readCamlightJson(source: FileSource, modelPath = 'model.js
   try {
     json = JSON.parse(utf8(bytes));
   } catch (e) {
-    throw new CamlightConfigError(`${where}: not valid JSON (${(e as Error).message})`);
+    throw new CamlightConfigError(`${where}: not valid JSON (${jsonErrorAt(e, utf8(bytes))})`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new CamlightConfigError(`${where}: must hold a JSON object`);
   const obj = json as Record<string, unknown>;
@@ -287,7 +287,7 @@ export async function readCamlightJson(source: FileSource, modelPath = 'model.js
   }
   if (obj.labels !== undefined) {
     const l = obj.labels;
-    if (typeof l === 'string') cfg.labels = await readLabels(source, joinPath(dirname(path), l));
+    if (typeof l === 'string') cfg.labels = await readLabels(source, confinedJoin(dirname(path), l, where, 'labels'));
     else if (Array.isArray(l) && l.every((x) => typeof x === 'string')) cfg.labels = l;
     else throw new CamlightConfigError(`${where}: "labels" must be an array of strings or the name of a labels file`);
   }
@@ -313,7 +313,7 @@ export async function readLabels(source: FileSource, path: string): Promise<stri
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new CamlightConfigError(`${where}: not valid JSON (${(e as Error).message})`);
+    throw new CamlightConfigError(`${where}: not valid JSON (${jsonErrorAt(e, text)})`);
   }
   if (Array.isArray(json) && json.every((x) => typeof x === 'string')) return json;
   if (json && typeof json === 'object' && !Array.isArray(json)) {

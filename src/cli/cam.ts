@@ -1,6 +1,6 @@
 // `camlight cam`: class activation maps for a folder of images with the user's own model.
 // Writes one overlay PNG per image (and target) and DIR/cams.json; --json prints the same JSON.
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { cam } from '../cam/base.ts';
 import { METHOD_NAMES } from '../cam/methods/index.ts';
@@ -8,12 +8,13 @@ import { overlayPng } from '../cam/overlay.ts';
 import { centerCropBox, checkPreset, inputGeometry, prepareTensor, readCamlightJson, readLabels, type PreprocessName } from '../cam/prepare.ts';
 import type { CamMethodName, CamTarget } from '../cam/types.ts';
 import { COLORMAPS, type ColormapName } from '../cam/colormaps.ts';
-import { decodeImage, type DecodedImage } from '../io/image.ts';
-import { nodeFiles } from '../io/node-files.ts';
+import { decodeImage, DEFAULT_MAX_PIXELS, type DecodedImage } from '../io/image.ts';
+import { atomicWrite, checkWritableFolder, nodeFiles, readRegularFile, safeMkdir } from '../io/node-files.ts';
 import { loadH5Model, loadLayersModel } from '../nn/loaders/index.ts';
 import type { Model } from '../nn/model.ts';
 import { init } from '../nn/runtime-global.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { collectImages, overlayNames } from './cam-inputs.ts';
 
 export const CAM_USAGE = `usage: camlight cam <images or folders…> --model <model.json|model.h5> [options]
 
@@ -30,25 +31,15 @@ export const CAM_USAGE = `usage: camlight cam <images or folders…> --model <mo
   --style S            blend | intensity (each pixel weighted by its importance) (default blend)
   --batch N            images per GPU pass (default 8)
   --out DIR            where overlays and cams.json go (default camlight-cams)
-  --json               also print cams.json to stdout`;
+  --max-pixels N       refuse images larger than N pixels, checked from the header (default ${DEFAULT_MAX_PIXELS / 1e6} million)
+  --json               also print cams.json to stdout
 
-const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
+A file that cannot be read or decoded, or whose model output is not finite, is reported and
+skipped; the rest are processed, cams.json lists the failures and the exit code is 2 (1 when no
+input could be explained).`;
 
-/** Files named on the command line, with folders expanded to the images they hold (sorted). */
-async function collectImages(args: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const a of args) {
-    const s = await stat(a).catch(() => null);
-    if (!s) throw new UsageError(`${a}: no such file or folder`);
-    if (s.isDirectory()) {
-      const names = (await readdir(a)).filter((n) => IMAGE_EXT.has(extname(n).toLowerCase())).sort();
-      if (!names.length) throw new UsageError(`${a}: folder holds no .png or .jpg images`);
-      out.push(...names.map((n) => join(a, n)));
-    } else out.push(a);
-  }
-  if (!out.length) throw new UsageError('no images given; see --help');
-  return out;
-}
+/** Exit code when some inputs failed and the others were processed. */
+export const SOME_INPUTS_FAILED = 2;
 
 function parseTarget(t: string | undefined): CamTarget {
   if (!t || t === 'top1') return 'top1';
@@ -58,8 +49,31 @@ function parseTarget(t: string | undefined): CamTarget {
     if (n < 1) throw new UsageError(`--target ${t}: K must be at least 1`);
     return { topK: n };
   }
-  if (/^\d+$/.test(t)) return Number(t);
+  if (/^[+-]?\d+$/.test(t)) {
+    const n = Number(t);
+    if (n < 0) throw new UsageError(`--target ${t}: a class index is 0 or more`);
+    return n;
+  }
   return t;
+}
+
+/** A target class that the model (and its labels) can resolve, checked before any image is read. */
+function checkTarget(target: CamTarget, t: string | undefined, classes: number | null, labels: string[] | undefined): void {
+  if (typeof target === 'number' && classes !== null && target >= classes) {
+    throw new UsageError(`--target ${t}: the model has ${classes} classes (0…${classes - 1})`);
+  }
+  if (typeof target === 'string' && target !== 'top1') {
+    if (!labels) throw new UsageError(`--target ${t}: a class name needs class names; give --labels FILE (or "labels" in camlight.json), or use a class index`);
+    if (!labels.some((l) => l.toLowerCase() === target.toLowerCase())) {
+      throw new UsageError(`--target ${t}: no class of that name in the labels (e.g. ${labels.slice(0, 5).join(', ')}${labels.length > 5 ? ', …' : ''})`);
+    }
+  }
+}
+
+/** One input that was skipped, and why. */
+interface Failure {
+  file: string;
+  error: string;
 }
 
 function parseSize(s: string): [number, number] {
@@ -76,7 +90,9 @@ function parseNumber(name: string, v: string | undefined, lo: number, hi: number
 }
 
 async function loadModel(path: string): Promise<Model> {
-  if (!(await stat(path).catch(() => null))) throw new UsageError(`--model ${path}: no such file`);
+  const s = await stat(path).catch(() => null);
+  if (!s) throw new UsageError(`--model ${path}: no such file`);
+  if (!s.isFile()) throw new UsageError(`--model ${path}: not a regular file (give the model.json or .h5 file itself)`);
   return extname(path).toLowerCase() === '.h5' ? loadH5Model(path) : loadLayersModel(path);
 }
 
@@ -91,7 +107,7 @@ export async function camCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const a = parseArgs(argv,
-    ['model', 'method', 'layer', 'target', 'labels', 'preprocess', 'crop', 'size', 'colormap', 'opacity', 'style', 'batch', 'out'],
+    ['model', 'method', 'layer', 'target', 'labels', 'preprocess', 'crop', 'size', 'colormap', 'opacity', 'style', 'batch', 'out', 'max-pixels'],
     ['json']);
   const modelPath = a.values.get('model');
   if (!modelPath) throw new UsageError('--model is required (a model.json or .h5 file); see --help');
@@ -105,9 +121,13 @@ export async function camCommand(argv: string[]): Promise<number> {
   if (crop !== undefined && crop !== 'center' && crop !== 'none') throw new UsageError(`--crop ${crop}: use center or none`);
   const opacity = parseNumber('opacity', a.values.get('opacity'), 0, 1, 0.5);
   const batch = Math.floor(parseNumber('batch', a.values.get('batch'), 1, 256, 8));
+  const maxPixels = Math.floor(parseNumber('max-pixels', a.values.get('max-pixels'), 1, 2 ** 40, DEFAULT_MAX_PIXELS));
   const out = a.values.get('out') ?? 'camlight-cams';
   const target = parseTarget(a.values.get('target'));
+  if (a.values.has('size')) parseSize(a.values.get('size')!);
   const files = await collectImages(a.positional);
+  // The output folder is checked (created, written to) before the model is even loaded.
+  await checkWritableFolder(out, '--out');
 
   await init();
   const model = await loadModel(modelPath);
@@ -116,6 +136,13 @@ export async function camCommand(argv: string[]): Promise<number> {
     : null;
   const labelsPath = a.values.get('labels');
   const labels = labelsPath ? await readLabels(nodeFiles(dirname(resolve(labelsPath))), basename(labelsPath)) : cfg?.labels;
+  const out2 = model.outputShape;
+  const classes = out2.length === 2 && typeof out2[1] === 'number' ? out2[1] : null;
+  if (labels && classes !== null && labels.length !== classes) {
+    const from = labelsPath ? `--labels ${labelsPath}` : `the labels in ${join(dirname(modelPath), 'camlight.json')}`;
+    throw new UsageError(`${from}: ${labels.length} class names for a model with ${classes} outputs; give exactly one name per output, in output order`);
+  }
+  checkTarget(target, a.values.get('target'), classes, labels);
   const preprocess: PreprocessName = a.values.has('preprocess') ? checkPreset(a.values.get('preprocess'), '--preprocess') : cfg?.preprocess ?? 'none';
   const geo = inputGeometry(model.inputShape);
   const size: [number, number] = geo.height && geo.width
@@ -126,14 +153,31 @@ export async function camCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--model ${modelPath}: input has ${geo.channels} channels; camlight cam takes image models with 1 or 3`);
   }
 
-  await mkdir(out, { recursive: true });
+  const unique = overlayNames(files);
+  const names = new Map(files.map((f, i) => [f, unique[i]!]));
   const images: unknown[] = [];
+  const failures: Failure[] = [];
+  const fail = (file: string, error: string) => {
+    failures.push({ file, error });
+    // One input: its error is the run's one line (below); several: each is reported as it happens.
+    if (files.length > 1) console.error(`camlight cam: skipped ${error.startsWith(file) ? error : `${file}: ${error}`}`);
+  };
   let layerInfo: unknown = null;
   const warnings = new Set<string>();
   for (let start = 0; start < files.length; start += batch) {
-    const chunk = files.slice(start, start + batch);
+    const chunk: string[] = [];
     const decoded: DecodedImage[] = [];
-    for (const f of chunk) decoded.push(decodeImage(new Uint8Array(await readFile(f)), f));
+    for (const f of files.slice(start, start + batch)) {
+      try {
+        // An image file can be no larger than maxPixels RGBA16 pixels stored raw, plus a megabyte.
+        const bytes = await readRegularFile(f, { maxBytes: maxPixels * 8 + 2 ** 20 });
+        decoded.push(decodeImage(bytes, f, { maxPixels }));
+        chunk.push(f);
+      } catch (e) {
+        fail(f, e instanceof Error && e.name === 'FileTooLargeError' ? `${f}: the file is larger than an image of ${maxPixels} pixels can be` : (e as Error).message);
+      }
+    }
+    if (!chunk.length) continue;
     const x = prepareTensor(decoded, { size, channels: geo.channels as 1 | 3, preprocess, crop: cropMode });
     let r;
     try {
@@ -143,16 +187,26 @@ export async function camCommand(argv: string[]): Promise<number> {
     }
     layerInfo = r.layer;
     r.warnings.forEach((w) => warnings.add(w));
-    const perImage = new Map<number, number>();
+    // An image whose probabilities or map hold NaN/Inf has no meaningful result: skip it whole.
+    const broken = new Set<number>();
     for (const res of r.images) {
+      if (!res.topk.every((t) => Number.isFinite(t.prob)) || !res.map.values.every((v) => Number.isFinite(v))) broken.add(res.image);
+    }
+    for (const i of broken) {
+      const msg = `${chunk[i]}: the model's output for this image holds NaN or Inf (its weights or this input make it overflow); no map written`;
+      console.error(`warning: ${msg}`);
+      fail(chunk[i]!, msg);
+    }
+    for (const res of r.images) {
+      if (broken.has(res.image)) continue;
       const file = chunk[res.image]!;
       const img = decoded[res.image]!;
-      const k = perImage.get(res.image) ?? 0;
-      perImage.set(res.image, k + 1);
       const suffix = typeof target === 'object' && !Array.isArray(target) ? `.${res.target}` : '';
-      const pngName = `${basename(file, extname(file))}${suffix}.cam.png`;
+      const pngName = `${names.get(file)!}${suffix}.cam.png`;
       const region = cropMode === 'center' ? centerCropBox(img.height, img.width, size) : undefined;
-      await writeFile(join(out, pngName), overlayPng(img, res.map, { colormap, opacity, style, region }));
+      const path = join(out, ...pngName.split('/'));
+      if (pngName.includes('/')) await safeMkdir(dirname(path));
+      await atomicWrite(path, overlayPng(img, res.map, { colormap, opacity, style, region }));
       images.push({
         file,
         topk: res.topk,
@@ -171,12 +225,21 @@ export async function camCommand(argv: string[]): Promise<number> {
     inputSize: { height: size[0], width: size[1] },
     ...(warnings.size ? { warnings: [...warnings] } : {}),
     images,
+    ...(failures.length ? { failures } : {}),
   };
   const text = JSON.stringify(doc, null, 1);
-  await writeFile(join(out, 'cams.json'), text);
+  await atomicWrite(join(out, 'cams.json'), text);
   for (const w of warnings) console.error(`warning: ${w}`);
   if (a.flags.has('json')) console.log(text);
-  else console.error(`camlight cam: ${images.length} map(s) of ${files.length} image(s) → ${out}/ (cams.json and overlays)`);
+  const done = files.length - failures.length;
+  if (images.length && (!a.flags.has('json') || failures.length)) {
+    console.error(`camlight cam: ${images.length} map(s) of ${done} image(s) → ${out}/ (cams.json and overlays)` +
+      (failures.length ? `; ${failures.length} of ${files.length} input(s) failed and were skipped (listed in cams.json)` : ''));
+  }
   model.dispose();
-  return 0;
+  // Nothing explained at all is an error (exit code 1); some inputs failing is exit code 2.
+  if (!images.length && failures.length) {
+    throw new Error(files.length === 1 ? failures[0]!.error : `none of the ${files.length} inputs could be explained (each is listed above and in ${join(out, 'cams.json')})`);
+  }
+  return failures.length ? SOME_INPUTS_FAILED : 0;
 }

@@ -1,11 +1,11 @@
 // `camlight train`'s preparation: the model from its name or file, the data (Fashion-MNIST or an
 // image folder) at that model's input, the planted shortcut and the tracked images with their masks.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { inputGeometry, prepareImage, readCamlightJson, type PreprocessName } from '../cam/prepare.ts';
 import type { Region } from '../cam/metrics/index.ts';
 import { decodeImage, type RgbaImage } from '../io/image.ts';
-import { nodeFiles } from '../io/node-files.ts';
+import { nodeFiles, readRegularFile } from '../io/node-files.ts';
 import { loadLayersModel } from '../nn/loaders/index.ts';
 import type { Model } from '../nn/model.ts';
 import { fashionCnn, inceptionV3, vgg19 } from '../nn/zoo/index.ts';
@@ -230,7 +230,7 @@ export async function trackedImages(plan: DataPlan, test: Dataset, track: string
       const px = test.images.slice(index * per, (index + 1) * per);
       // On a folder, the picture is the file at the input size in [0, 1], whatever the model's preprocessing.
       const picture = plan.kind === 'folder' && test.names?.[index] && plan.preprocess !== 'unit'
-        ? prepareImage(decodeImage(new Uint8Array(await readFile(resolve(plan.dir!, test.names[index]!)))), { size: [h, w], channels: c as 1 | 3, preprocess: 'unit' })
+        ? prepareImage(decodeImage(await readRegularFile(resolve(plan.dir!, test.names[index]!)), test.names[index]!), { size: [h, w], channels: c as 1 | 3, preprocess: 'unit' })
         : px;
       const base = test.names?.[index] ? basename(test.names[index]!, extname(test.names[index]!)) : `test-${index}`;
       add(px, picture, test.labels[index]!, `${base}-${slug(plan.classNames[test.labels[index]!]!)}`, planted);
@@ -238,8 +238,9 @@ export async function trackedImages(plan: DataPlan, test: Dataset, track: string
   } else {
     for (const item of track.split(',').filter(Boolean)) {
       const [file, clsName] = item.split('=') as [string, string | undefined];
-      const bytes = await readFile(file).catch(() => null);
-      if (!bytes) throw new UsageError(`--track ${file}: no such file`);
+      const bytes = await readRegularFile(file).catch((e: Error) => {
+        throw new UsageError(`--track ${file}: ${e.name === 'FileNotFoundError' ? 'no such file' : e.message}`);
+      });
       const cn = clsName ?? basename(dirname(resolve(file)));
       const cls = /^\d+$/.test(cn) ? Number(cn) : plan.classNames.findIndex((x) => x.toLowerCase() === cn.toLowerCase());
       if (!(cls >= 0 && cls < plan.classNames.length)) throw new UsageError(`--track ${item}: class '${cn}' unknown; write FILE=CLASS (one of ${plan.classNames.join(', ')})`);

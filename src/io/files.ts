@@ -6,8 +6,11 @@
  * to the source's base (a folder, a URL, a map's keys).
  */
 export interface FileSource {
-  /** The whole file; rejects with FileNotFoundError when it does not exist. */
-  read(path: string): Promise<Uint8Array>;
+  /**
+   * The whole file; rejects with FileNotFoundError when it does not exist, and with
+   * FileTooLargeError when it holds more than `opts.maxBytes` (checked before reading it all).
+   */
+  read(path: string, opts?: ReadOptions): Promise<Uint8Array>;
   /** True when the file exists (optional: loaders fall back to read()). */
   exists?(path: string): Promise<boolean>;
   /** Writes a file, creating folders as needed (only sources that can save have it). */
@@ -16,6 +19,12 @@ export interface FileSource {
   describe?(path: string): string;
   /** A folder's entries, sorted by name (only sources that can list, e.g. the Node one). */
   list?(dir: string): Promise<FolderEntry[]>;
+}
+
+/** Bounds on a read. */
+export interface ReadOptions {
+  /** Refuse files larger than this many bytes (the size the format says the file has). */
+  maxBytes?: number;
 }
 
 /** One entry of a folder listing. */
@@ -34,6 +43,45 @@ export class FileNotFoundError extends Error {
   ) {
     super(`file not found: ${where}${detail ? ` (${detail})` : ''}`);
   }
+}
+
+/** A file is larger than the caller allows (a shard longer than its manifest, a huge image). */
+export class FileTooLargeError extends Error {
+  override name = 'FileTooLargeError';
+  constructor(
+    readonly path: string,
+    readonly where: string,
+    readonly size: number,
+    readonly maxBytes: number,
+  ) {
+    super(`${where} holds ${size} bytes, more than the ${maxBytes} expected`);
+  }
+}
+
+/** A model file names a path outside the model's folder (or a URL elsewhere); nothing was read. */
+export class PathOutsideError extends Error {
+  override name = 'PathOutsideError';
+}
+
+/**
+ * Joins a path that a model file names (`rel`, e.g. a shard path from model.json) to the folder
+ * `base` of that file, refusing anything that would leave the folder: '..' above it, absolute
+ * paths, URLs (any 'scheme:'), backslashes and NUL bytes. The error names only the path as
+ * written in the file, never anything about what lies outside.
+ * @example
+ *   confinedJoin('models/vgg', 'group1-shard1of2.bin', 'model.json', 'weight shard'); // 'models/vgg/group1-shard1of2.bin'
+ *   confinedJoin('models/vgg', '../secret.bin', 'model.json', 'weight shard');        // throws PathOutsideError
+ */
+export function confinedJoin(base: string, rel: unknown, where: string, what: string): string {
+  if (typeof rel !== 'string' || rel === '') throw new PathOutsideError(`${where}: a ${what} path must be a non-empty string, got ${JSON.stringify(rel) ?? String(rel)}`);
+  const shown = JSON.stringify(rel.length > 200 ? rel.slice(0, 200) + '…' : rel);
+  const refuse = (why: string) => new PathOutsideError(`${where}: the ${what} path ${shown} ${why}; a model may only name files inside its own folder`);
+  if (/[\\\0]/.test(rel)) throw refuse('holds a backslash or NUL byte');
+  if (rel.startsWith('/')) throw refuse('is absolute');
+  if (/^[a-z][a-z0-9+.-]*:/i.test(rel)) throw refuse('is a URL');
+  const norm = joinPath(rel);
+  if (norm === '' || norm === '..' || norm.startsWith('../')) throw refuse('leads out of the folder');
+  return joinPath(base, norm);
 }
 
 /**
@@ -98,9 +146,10 @@ export function memoryFiles(initial: Record<string, Uint8Array | string> | Map<s
   for (const [k, v] of entries) files.set(joinPath(k), typeof v === 'string' ? enc.encode(v) : v);
   return {
     files,
-    async read(path) {
+    async read(path, opts) {
       const data = files.get(joinPath(path));
       if (!data) throw new FileNotFoundError(path, `memory:${joinPath(path)}`, `have: ${[...files.keys()].join(', ') || 'nothing'}`);
+      if (opts?.maxBytes !== undefined && data.length > opts.maxBytes) throw new FileTooLargeError(path, `memory:${joinPath(path)}`, data.length, opts.maxBytes);
       return data;
     },
     async exists(path) {
@@ -113,6 +162,23 @@ export function memoryFiles(initial: Record<string, Uint8Array | string> | Map<s
       return `memory:${joinPath(path)}`;
     },
   };
+}
+
+/**
+ * Where a JSON text stops parsing, in words for an error message ("at character 1234"), from a
+ * JSON.parse error; engines word their messages differently (and quote the bad text), so only
+ * the position is kept.
+ * @example
+ *   try { JSON.parse(text); } catch (e) { throw new Error(`model.json is not valid JSON (${jsonErrorAt(e, text)})`); }
+ */
+export function jsonErrorAt(e: unknown, text: string): string {
+  const m = /position (\d+)/.exec(e instanceof Error ? e.message : '');
+  if (m) {
+    const at = Number(m[1]);
+    const line = text.slice(0, at).split('\n').length;
+    return `malformed at character ${at + 1}${line > 1 ? `, line ${line}` : ''}`;
+  }
+  return /end of (JSON )?input|Unterminated/i.test(e instanceof Error ? e.message : '') ? 'it ends early: truncated?' : 'malformed';
 }
 
 /**
@@ -132,7 +198,7 @@ export function utf8(bytes: Uint8Array): string {
 export function subFolder(source: FileSource, dir: string): FileSource {
   const at = (p: string) => joinPath(dir, p);
   return {
-    read: (p) => source.read(at(p)),
+    read: (p, o) => source.read(at(p), o),
     ...(source.exists ? { exists: (p: string) => source.exists!(at(p)) } : {}),
     ...(source.write ? { write: (p: string, d: Uint8Array | string) => source.write!(at(p), d) } : {}),
     describe: (p) => describePath(source, at(p)),

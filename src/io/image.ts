@@ -2,8 +2,14 @@
 // overlays work on), and encoding RGBA8 as PNG. upng-js and jpeg-js do the codec work.
 import UPNG, { type Image as PngImage, type ImageTabs } from 'upng-js';
 import jpeg from 'jpeg-js';
+import pako from 'pako';
 import { describePath, type FileSource } from './files.ts';
+import { ImageDecodeError } from './image-errors.ts';
+import { checkPng, DEFAULT_MAX_PIXELS, inflateBounded, PNG_CHANNELS, type ImageLimits } from './png-check.ts';
 import { encodeApng } from './png-encode.ts';
+
+export { ImageDecodeError } from './image-errors.ts';
+export { DEFAULT_MAX_PIXELS, type ImageLimits } from './png-check.ts';
 
 /** 8-bit RGBA pixels, row-major, 4 bytes per pixel (like the DOM's ImageData). */
 export interface RgbaImage {
@@ -22,11 +28,6 @@ export interface DecodedImage extends RgbaImage {
 }
 
 export type ImageFormat = 'png' | 'jpeg';
-
-/** A file that is not an image camlight reads, or a PNG/JPEG that is damaged. */
-export class ImageDecodeError extends Error {
-  override name = 'ImageDecodeError';
-}
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -64,10 +65,10 @@ function otherFormat(bytes: Uint8Array): string {
  * @example
  *   const img = decodeImage(readFileSync('cat.jpg'), 'cat.jpg'); // { width, height, data, ... }
  */
-export function decodeImage(bytes: Uint8Array, name = 'image'): DecodedImage {
+export function decodeImage(bytes: Uint8Array, name = 'image', limits: ImageLimits = {}): DecodedImage {
   const format = sniffImageFormat(bytes);
-  if (format === 'png') return decodePng(bytes, name);
-  if (format === 'jpeg') return decodeJpeg(bytes, name);
+  if (format === 'png') return decodePng(bytes, name, limits);
+  if (format === 'jpeg') return decodeJpeg(bytes, name, limits);
   throw new ImageDecodeError(`${name}: not a PNG or JPEG file (the file is ${otherFormat(bytes)}); convert it to PNG or JPEG`);
 }
 
@@ -76,13 +77,16 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): DecodedImage {
  * @example
  *   const img = await readImage(nodeFiles('photos'), 'chelsea.png');
  */
-export async function readImage(source: FileSource, path: string): Promise<DecodedImage> {
-  return decodeImage(await source.read(path), describePath(source, path));
+export async function readImage(source: FileSource, path: string, limits: ImageLimits = {}): Promise<DecodedImage> {
+  return decodeImage(await source.read(path), describePath(source, path), limits);
 }
 
-// Samples per pixel for each PNG colour type (0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA).
-const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
-const PNG_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+// upng-js inflates with pako.inflate, which grows without bound on a deflate bomb; decodePng
+// points it at a bounded inflate sized from the checked header for the duration of one call.
+type UpngInternals = { decode: { _inflate: (d: Uint8Array) => Uint8Array } };
+let inflateLimit = { bytes: 0, name: '', active: false };
+// Other callers of UPNG.decode (APNG frames read back in tests) keep upng-js's own inflate.
+(UPNG as unknown as UpngInternals).decode._inflate = (d) => (inflateLimit.active ? inflateBounded(d, inflateLimit.bytes, inflateLimit.name) : pako.inflate(d));
 
 /**
  * Decodes a PNG of any colour type and bit depth to RGBA8. 16-bit samples are rounded to the
@@ -91,23 +95,25 @@ const PNG_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 
  * @example
  *   const { width, height, data } = decodePng(bytes, 'mask.png');
  */
-export function decodePng(bytes: Uint8Array, name = 'image.png'): DecodedImage {
+export function decodePng(bytes: Uint8Array, name = 'image.png', limits: ImageLimits = {}): DecodedImage {
   if (!startsWith(bytes, PNG_MAGIC)) throw new ImageDecodeError(`${name}: not a PNG file (no PNG signature)`);
   if (bytes.length < 33) throw new ImageDecodeError(`${name}: corrupt PNG (the file ends inside its header)`);
-  const interlaced = bytes[28] === 1;
+  // Structure, CRCs, header fields and the pixel cap first; the decoder sees only checked chunks.
+  const checked = checkPng(bytes, name, limits);
+  const interlaced = checked.header.interlace === 1;
   let png: PngImage;
+  inflateLimit = { bytes: checked.dataSize, name, active: true };
   try {
     // new Uint8Array(view) inside UPNG copies exactly the view's bytes.
-    png = UPNG.decode(bytes as unknown as ArrayBuffer);
+    png = UPNG.decode(checked.bytes as unknown as ArrayBuffer);
   } catch (e) {
-    throw new ImageDecodeError(`${name}: corrupt PNG (${e instanceof Error ? e.message : String(e)})`);
+    if (e instanceof ImageDecodeError) throw e;
+    throw new ImageDecodeError(`${name}: corrupt PNG (the image data could not be decoded${e instanceof RangeError ? ': it is shorter than the header implies' : ''})`);
+  } finally {
+    inflateLimit = { bytes: 0, name: '', active: false };
   }
-  const { width: w, height: h, ctype, depth } = png;
-  const ch = PNG_CHANNELS[ctype];
-  if (ch === undefined || !PNG_DEPTHS[ctype]!.includes(depth)) {
-    throw new ImageDecodeError(`${name}: corrupt PNG (colour type ${ctype} with bit depth ${depth} is not valid PNG)`);
-  }
-  if (!(w > 0 && h > 0)) throw new ImageDecodeError(`${name}: corrupt PNG (size ${w}×${h})`);
+  const { width: w, height: h, ctype, depth } = checked.header;
+  const ch = PNG_CHANNELS[ctype]!;
   if (interlaced && depth === 1) {
     // upng-js 2.1 places 1-bit samples of interlaced images at the wrong bit (col&3 for col&7).
     throw new ImageDecodeError(`${name}: interlaced 1-bit PNGs are not supported; save it without interlacing`);
@@ -178,15 +184,25 @@ function pngToRgba(raw: Uint8Array, w: number, h: number, ctype: number, depth: 
  * @example
  *   const img = decodeJpeg(bytes, 'cat.jpg');
  */
-export function decodeJpeg(bytes: Uint8Array, name = 'image.jpg'): DecodedImage {
+export function decodeJpeg(bytes: Uint8Array, name = 'image.jpg', limits: ImageLimits = {}): DecodedImage {
   if (!startsWith(bytes, [0xff, 0xd8, 0xff])) throw new ImageDecodeError(`${name}: not a JPEG file (no JPEG start marker)`);
+  const maxPixels = limits.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const frame = jpegFrame(bytes);
+  if (!frame) throw new ImageDecodeError(`${name}: corrupt JPEG (no frame header (SOF) before the image data); it is truncated or not a JPEG`);
+  if (frame.width === 0 || frame.height === 0) throw new ImageDecodeError(`${name}: corrupt JPEG (frame size ${frame.width}×${frame.height})`);
+  if (frame.width * frame.height > maxPixels) {
+    throw new ImageDecodeError(`${name}: the image is ${frame.width}×${frame.height} (${((frame.width * frame.height) / 1e6).toFixed(1)} megapixels), over the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels; resize it, or raise the limit (--max-pixels)`);
+  }
   let img: { width: number; height: number; data: Uint8Array };
-  let components = 3;
+  const components = frame.components;
   try {
-    img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, tolerantDecoding: false });
-    components = jpegComponents(bytes);
+    // jpeg-js's own caps as a second line: pixels, and memory at 3 bytes of work per sample.
+    img = jpeg.decode(bytes, {
+      useTArray: true, formatAsRGBA: true, tolerantDecoding: false,
+      maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.max(64, Math.ceil((maxPixels * 12) / 2 ** 20)),
+    });
   } catch (e) {
-    throw new ImageDecodeError(`${name}: corrupt or unsupported JPEG (${e instanceof Error ? e.message : String(e)})`);
+    throw new ImageDecodeError(`${name}: corrupt or unsupported JPEG (${jpegReason(e)})`);
   }
   if (!(img.width > 0 && img.height > 0) || img.data.length !== img.width * img.height * 4) {
     throw new ImageDecodeError(`${name}: corrupt JPEG (decoded size ${img.width}×${img.height})`);
@@ -195,21 +211,33 @@ export function decodeJpeg(bytes: Uint8Array, name = 'image.jpg'): DecodedImage 
   return { width: img.width, height: img.height, data, format: 'jpeg', channels: components === 1 ? 1 : 3, bitDepth: 8 };
 }
 
-// The component count in the JPEG's frame header (SOFn), 3 when none is found.
-function jpegComponents(bytes: Uint8Array): number {
+// The JPEG's frame header (SOFn): size and component count, or null when the markers before
+// the first scan hold none (ITU T.81, 1992, §B.2.2).
+function jpegFrame(bytes: Uint8Array): { width: number; height: number; components: number } | null {
   let i = 2;
   while (i + 9 < bytes.length) {
-    if (bytes[i] !== 0xff) return 3;
+    if (bytes[i] !== 0xff) return null;
     const m = bytes[i + 1]!;
     if (m === 0xff) {
       i++;
       continue;
     }
+    if (m === 0xda || m === 0xd9) return null;
     const len = (bytes[i + 2]! << 8) | bytes[i + 3]!;
-    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return bytes[i + 9]!;
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      return { height: (bytes[i + 5]! << 8) | bytes[i + 6]!, width: (bytes[i + 7]! << 8) | bytes[i + 8]!, components: bytes[i + 9]! };
+    }
+    if (len < 2) return null;
     i += 2 + len;
   }
-  return 3;
+  return null;
+}
+
+// jpeg-js's own messages are written for users ("marker was not found", "limit exceeded");
+// a JavaScript error from inside it (a TypeError on a damaged table) is not, so it is named.
+function jpegReason(e: unknown): string {
+  if (e instanceof TypeError || e instanceof RangeError || !(e instanceof Error)) return 'its tables or scan data are damaged';
+  return e.message;
 }
 
 /**

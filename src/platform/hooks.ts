@@ -14,6 +14,11 @@ export interface PlatformHooks {
   gpu?: () => Promise<GPU>;
   /** A FileSource over a folder path on a local disk (paths handed to loaders and savers). */
   folder?: (dir: string) => FileSource;
+  /**
+   * The folder a model file names its other files in (shards, labels), confined to it: reads
+   * through `..`, absolute paths or symlinks out of it are refused. Falls back to `folder`.
+   */
+  modelFile?: (filePath: string) => Promise<{ source: FileSource; path: string }>;
   /** The bytes of the default text font (DejaVu Sans), when the platform can find them. */
   fontBytes?: () => Promise<Uint8Array>;
   /** What to tell a user whose runtime has no WebGPU adapter. */

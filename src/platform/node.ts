@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { NoAdapterError } from '../gpu/errors.ts';
-import { nodeFiles } from '../io/node-files.ts';
+import { nodeFiles, nodeModelFiles } from '../io/node-files.ts';
 import { DEFAULT_FONT_MODULE } from '../report/font-module.ts';
 import { setPlatform, useH5wasm } from './hooks.ts';
 
@@ -31,6 +31,7 @@ setPlatform({
     return adapter.nodeGpu();
   },
   folder: (dir) => nodeFiles(dir),
+  modelFile: nodeModelFiles,
   fontBytes: async () => {
     const buf = await readFile(createRequire(import.meta.url).resolve(DEFAULT_FONT_MODULE));
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);

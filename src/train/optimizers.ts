@@ -2,7 +2,7 @@
 // and Nesterov), Adam and AdamW. Each step is one fused kernel per parameter (src/kernels/optim.ts).
 import { ShapeError } from '../gpu/errors.ts';
 import { optimStep, type OptimRule } from '../kernels/optim.ts';
-import { zeros, type Tensor } from '../nn/tensor.ts';
+import { upload, zeros, type Tensor } from '../nn/tensor.ts';
 
 export interface Optimizer {
   /** 'sgd', 'momentum', 'nesterov', 'adam' or 'adamw'. */
@@ -20,6 +20,21 @@ export interface Optimizer {
   describe(): Record<string, number | string | boolean>;
   /** Frees the state tensors. */
   dispose(): void;
+  /** The step count, bias-correction products and every parameter's slots, read back (checkpoints). */
+  exportState(params: Tensor[]): Promise<OptimizerState>;
+  /** Restores what exportState gave, for the same parameters in the same order (resuming a run). */
+  importState(params: Tensor[], state: OptimizerState): void;
+}
+
+/** An optimiser's state on the host: what a checkpoint needs to continue training exactly. */
+export interface OptimizerState {
+  rule: OptimRule;
+  iterations: number;
+  /** β1ᵗ and β2ᵗ as kept (Adam); 1 otherwise. */
+  acc1: number;
+  acc2: number;
+  /** Per parameter, its slots (Adam: m and v; momentum: the velocity; none for SGD). */
+  slots: Float32Array[][];
 }
 
 export interface SgdOptions {
@@ -99,6 +114,29 @@ class GpuOptimizer implements Optimizer {
   dispose(): void {
     for (const st of this.state.values()) for (const t of st) t.dispose();
     this.state.clear();
+  }
+
+  async exportState(params: Tensor[]): Promise<OptimizerState> {
+    const slots: Float32Array[][] = [];
+    for (const p of params) slots.push(await Promise.all((this.state.get(p) ?? []).map((t) => t.data())));
+    return { rule: this.rule, iterations: this.iterations, acc1: this.acc1, acc2: this.acc2, slots };
+  }
+
+  importState(params: Tensor[], s: OptimizerState): void {
+    if (s.rule !== this.rule) throw new RangeError(`${this.rule}: the saved optimiser state is ${s.rule}'s; resume with the same optimiser`);
+    if (s.slots.length !== params.length) throw new ShapeError(`${this.rule}: the saved state has ${s.slots.length} parameters, the model trains ${params.length}`);
+    params.forEach((p, i) => {
+      for (const d of s.slots[i]!) {
+        if (d.length !== p.size) throw new ShapeError(`${this.rule}: saved state for parameter ${i} holds ${d.length} values, the parameter [${p.shape.join(', ')}] ${p.size}`);
+      }
+    });
+    this.dispose();
+    params.forEach((p, i) => {
+      if (s.slots[i]!.length) this.state.set(p, s.slots[i]!.map((d) => upload(d, p.shape, p.runtime)));
+    });
+    this.iterations = s.iterations;
+    this.acc1 = s.acc1;
+    this.acc2 = s.acc2;
   }
 }
 

@@ -13,7 +13,7 @@ import { keep, upload, type Tensor } from '../nn/tensor.ts';
 import { augmentBatch, augments, type AugmentOptions } from './augment.ts';
 import { batchIndices, batchTensors, checkDataset, count, resolveFolder, rng, splitValidation, type Dataset } from './data.ts';
 import { inputKey, nodeOf, runFrom, runUpTo, segmentNodes } from './graph-run.ts';
-import { adam, type Optimizer } from './optimizers.ts';
+import { adam, type Optimizer, type OptimizerState } from './optimizers.ts';
 import { constant, type Schedule } from './schedules.ts';
 
 /** Loss of a batch from logits (B,K) and class indices (B) → (1). */
@@ -44,6 +44,8 @@ export interface EpochInfo extends EpochRecord {
   model: Model;
   /** The whole history so far, this epoch included. */
   history: History;
+  /** Reads the optimiser's state back (for a checkpoint that can be resumed). */
+  optimizerState(): Promise<OptimizerState>;
 }
 
 export interface History {
@@ -54,6 +56,8 @@ export interface History {
   /** Why frozen features were not cached, when they were not. */
   cacheNote?: string;
   trainable: number;
+  /** True when shouldStop() ended the run early (the last epoch in `epochs` is complete). */
+  interrupted?: boolean;
 }
 
 export interface TrainOptions {
@@ -78,6 +82,20 @@ export interface TrainOptions {
   onStep?: (info: StepInfo) => void | Promise<void>;
   /** Save `checkpoint/` under this folder (path in Node, or a writable FileSource) at the end, and after every epoch with everyEpoch. */
   checkpoint?: { dir: string | FileSource; everyEpoch?: boolean };
+  /**
+   * Resume: the number of epochs already done (their records are not repeated; epoch numbers
+   * continue from it) and the optimiser's saved state. Shuffling and dropout follow the epoch
+   * number, so a resumed run sees the batches an uninterrupted one would.
+   */
+  resume?: { epochsDone: number; optimizerState?: OptimizerState };
+  /** Asked after every step; true stops the run after that step (the partial epoch is dropped, no checkpoint is written). */
+  shouldStop?: () => boolean;
+}
+
+/** The dropout (or augmentation) random stream of one epoch: seeded by the run's seed and the epoch. */
+function epochRng(seed: number, epoch: number, salt: number): () => number {
+  // Epoch 0 keeps the run's original stream; later epochs mix the epoch in (a 32-bit odd constant).
+  return rng(epoch === 0 ? seed ^ salt : (seed ^ salt) + Math.imul(epoch, 0x9e3779b1));
 }
 
 /** The sparse softmax cross-entropy, mean over the batch. */
@@ -246,11 +264,14 @@ export async function train(model: Model, data: Dataset, o: TrainOptions = {}): 
         history.cachedFeatures = true;
       }
     }
-    const random = rng(seed ^ 0x5eed);
-    const augRandom = rng(seed + 0x9e37);
+    if (o.resume?.optimizerState) optimizer.importState(params, o.resume.optimizerState);
     const n = count(trainX);
-    for (let epoch = 0; epoch < epochs; epoch++) {
+    const start = o.resume?.epochsDone ?? 0;
+    for (let epoch = start; epoch < epochs; epoch++) {
+      const random = epochRng(seed, epoch, 0x5eed);
+      const augRandom = epochRng(seed + 0x9e37, epoch, 0);
       const t0 = performance.now();
+      let stopped = false;
       const batches = batchIndices(n, batchSize, { seed, epoch });
       let lossSum = 0, correct = 0, lr = 0;
       for (const [step, idx] of batches.entries()) {
@@ -271,8 +292,16 @@ export async function train(model: Model, data: Dataset, o: TrainOptions = {}): 
         for (const t of [x, y, r.value, logits!, ...r.grads, ...r.watched.map((w) => w.grad)]) t.dispose();
         if (xin !== x) xin.dispose();
         await o.onStep?.({ epoch: epoch + 1, step, steps: batches.length, loss: lv[0]!, lr });
+        if (o.shouldStop?.()) {
+          stopped = true;
+          break;
+        }
       }
       model.invalidateFolds();
+      if (stopped) {
+        history.interrupted = true;
+        break;
+      }
       const rec: EpochRecord = { epoch: epoch + 1, loss: lossSum / Math.max(1, n), accuracy: correct / Math.max(1, n), lr, ms: 0 };
       if (valX) {
         const v = await evaluateWith(forward, valX, batchSize, lossFn, features);
@@ -282,13 +311,17 @@ export async function train(model: Model, data: Dataset, o: TrainOptions = {}): 
       rec.ms = performance.now() - t0;
       history.epochs.push(rec);
       if (o.checkpoint?.everyEpoch && epoch < epochs - 1) await saveCheckpoint(model, o.checkpoint.dir);
-      await o.onEpochEnd?.({ ...rec, model, history });
+      await o.onEpochEnd?.({ ...rec, model, history, optimizerState: () => optimizer.exportState(params) });
+      if (o.shouldStop?.() && epoch < epochs - 1) {
+        history.interrupted = true;
+        break;
+      }
     }
   } finally {
     model.layers.forEach((l, i) => (l.trainable = saved[i]!));
     model.invalidateFolds();
   }
-  if (o.checkpoint) await saveCheckpoint(model, o.checkpoint.dir);
+  if (o.checkpoint && !history.interrupted) await saveCheckpoint(model, o.checkpoint.dir);
   return history;
 }
 

@@ -164,7 +164,8 @@ s('an unknown dtype or quantisation is an error naming the weight and what camli
     'int4',
   );
   await rejects(
-    readWeights(files, 'model.json', [{ paths: ['s.bin'], weights: [{ name: 'x/q', shape: [2], dtype: 'float32', quantization: { dtype: 'uint8' } }] }]),
+    // Two uint8 values: a shard of exactly 2 bytes (shards must match the manifest exactly).
+    readWeights(memoryFiles({ 's.bin': new Uint8Array(2) }), 'model.json', [{ paths: ['s.bin'], weights: [{ name: 'x/q', shape: [2], dtype: 'float32', quantization: { dtype: 'uint8' } }] }]),
     [/lacks 'scale' and 'min'/],
     'uint8 without scale',
   );

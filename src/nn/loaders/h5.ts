@@ -10,6 +10,7 @@
 //                 /<layer>/<weight name>  float dataset (the name's '/' makes nested groups)
 import type h5wasmModule from 'h5wasm';
 import { loadH5wasm } from '../../platform/hooks.ts';
+import { jsonErrorAt } from '../../io/files.ts';
 import { ModelLoadError } from './errors.ts';
 
 /** One weight as stored: its full name in the file, the short Keras name and the data. */
@@ -176,7 +177,7 @@ function readKeras(file: Group, where: string): H5Contents {
     try {
       modelConfig = JSON.parse(configText);
     } catch (e) {
-      throw new ModelLoadError(`${where}: the model_config attribute is not valid JSON (${(e as Error).message})`);
+      throw new ModelLoadError(`${where}: the model_config attribute is not valid JSON (${jsonErrorAt(e, configText)}); the file is damaged: save the model again`);
     }
   }
   const layers: H5Layer[] = layerNames.map((layer) => {

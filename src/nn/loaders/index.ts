@@ -7,7 +7,7 @@ import { readH5 } from './h5.ts';
 import { matchH5, matchManifest } from './match.ts';
 import { saveLayersModel, type SaveOptions, type SavedFiles } from './save.ts';
 import { resolveLocation, type Location } from './source.ts';
-import { readModelJson, readWeights } from './tfjs-format.ts';
+import { checkFinite, readModelJson, readWeights, type HostWeight } from './tfjs-format.ts';
 
 export { ModelLoadError } from './errors.ts';
 export { saveLayersModel, modelArtifacts, DEFAULT_SHARD_BYTES, type SaveOptions, type SavedFiles } from './save.ts';
@@ -58,7 +58,7 @@ export async function loadH5Model(input: H5Input, opts: { name?: string } = {}):
   }
   const model = build(h5.modelConfig, where);
   try {
-    model.setWeights(matchH5(model.weightList(), h5, where, 'name'));
+    model.setWeights(finite(matchH5(model.weightList(), h5, where, 'name'), where));
   } catch (e) {
     model.dispose();
     throw e instanceof ModelLoadError ? e : withFile(e, where);
@@ -77,7 +77,7 @@ export async function loadH5Model(input: H5Input, opts: { name?: string } = {}):
 export async function loadH5Weights<M extends Model>(model: M, input: H5Input, opts: { match?: 'name' | 'order'; name?: string } = {}): Promise<M> {
   const { bytes, where } = await readInput(input, opts.name);
   const h5 = await readH5(bytes, where);
-  const weights = matchH5(model.weightList(), h5, where, opts.match ?? 'name');
+  const weights = finite(matchH5(model.weightList(), h5, where, opts.match ?? 'name'), where);
   try {
     model.setWeights(weights);
   } catch (e) {
@@ -99,10 +99,39 @@ export async function convert(model: Model, name: string, opts: SaveOptions & { 
   return saveLayersModel(model, typeof root === 'string' ? joinPath(root, name) : subFolder(root, name), opts);
 }
 
+/** The weights, after checking every value is finite (an error names the first bad weight). */
+function finite(weights: Map<string, HostWeight>, where: string): Map<string, HostWeight> {
+  for (const [name, w] of weights) checkFinite(w.data, name, where);
+  return weights;
+}
+
+/**
+ * A model from a Keras topology (model.json's modelTopology, an .h5's model_config), errors
+ * naming `where`; JavaScript errors from a malformed config become a message saying so.
+ * @example
+ *   const model = modelFromTopology(json.modelTopology, 'models/vgg19/model.json');
+ */
+export function modelFromTopology(topology: unknown, where: string): Model {
+  return build(topology, where);
+}
+
 function build(topology: unknown, where: string): Model {
   try {
-    return Model.fromKerasConfig(topology);
+    const model = Model.fromKerasConfig(topology);
+    // Input sizes come from the file: each must be unknown (null) or a positive 32-bit integer.
+    const bad = model.inputShape.find((d) => d !== null && !(Number.isInteger(d) && d > 0 && d < 2 ** 31));
+    if (bad !== undefined) {
+      model.dispose();
+      throw new ModelLoadError(`${where}: the model's input shape (${model.inputShape.map((d) => d ?? 'None').join(', ')}) holds ${bad}; each size must be a positive integer (the batch size is usually None)`);
+    }
+    return model;
   } catch (e) {
+    if (e instanceof ModelLoadError) throw e;
+    // A JavaScript error from inside the config walk (a field of the wrong type) says nothing
+    // a user can act on: name the file and the fix instead.
+    if (e instanceof TypeError || e instanceof RangeError) {
+      throw new ModelLoadError(`${where}: the Keras model topology is malformed (a layer's config has a field of the wrong type or shape); re-export the model with Keras or tensorflowjs_converter`);
+    }
     throw withFile(e, where);
   }
 }

@@ -30,6 +30,8 @@ export async function resolveLocation(loc: Location, defaultName: string): Promi
   const folder = platform().folder;
   if (folder && (!hasScheme(s) || s.startsWith('file://'))) {
     const filePath = s.startsWith('file://') ? decodeURIComponent(new URL(s).pathname) : s;
+    const modelFile = platform().modelFile;
+    if (modelFile) return modelFile(filePath);
     return { source: folder(dirname(filePath) || '.'), path: basename(filePath) };
   }
   const i = s.lastIndexOf('/');

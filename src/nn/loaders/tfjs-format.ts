@@ -7,7 +7,7 @@
 // size·bytes(dtype) bytes: float32/int32 4, bool 1, float16 2. With `quantization`
 // {dtype: 'uint8'|'uint16', scale, min} it takes size·1 or size·2 bytes and value = q·scale + min
 // (rounded for int32 weights); with {dtype: 'float16'} it takes size·2 bytes of IEEE halves.
-import { describePath, FileNotFoundError, joinPath, dirname, utf8, type FileSource } from '../../io/files.ts';
+import { confinedJoin, jsonErrorAt, describePath, FileNotFoundError, FileTooLargeError, dirname, utf8, type FileSource } from '../../io/files.ts';
 import { ModelLoadError } from './errors.ts';
 import { halfToFloat32 } from './half.ts';
 
@@ -53,7 +53,7 @@ export function parseModelJson(text: string, where: string): ModelJson {
   try {
     j = JSON.parse(text);
   } catch (e) {
-    throw new ModelLoadError(`${where} is not valid JSON (${(e as Error).message}); expected a TensorFlow.js model.json`);
+    throw new ModelLoadError(`${where} is not valid JSON (${jsonErrorAt(e, text)}); expected a TensorFlow.js model.json`);
   }
   if (!j || typeof j !== 'object' || Array.isArray(j)) throw new ModelLoadError(`${where}: expected a JSON object (a TensorFlow.js model.json)`);
   const m = j as Record<string, unknown>;
@@ -78,11 +78,37 @@ export function parseModelJson(text: string, where: string): ModelJson {
   }
   for (const [gi, g] of (m.weightsManifest as unknown[]).entries()) {
     const grp = g as Partial<WeightsGroup>;
-    if (!grp || !Array.isArray(grp.paths) || !Array.isArray(grp.weights)) {
+    if (!grp || typeof grp !== 'object' || !Array.isArray(grp.paths) || !Array.isArray(grp.weights)) {
       throw new ModelLoadError(`${where}: weightsManifest[${gi}] needs 'paths' and 'weights' arrays`);
     }
+    for (const [wi, e] of grp.weights.entries()) checkEntry(e, `${where}: weightsManifest[${gi}].weights[${wi}]`);
   }
   return m as ModelJson;
+}
+
+/** model.json holds the topology and manifest only; anything over 256 MiB is not one. */
+const MODEL_JSON_MAX_BYTES = 256 * 2 ** 20;
+
+// Largest weight camlight accepts: 2^31 − 1 values (a Float32Array's practical limit is lower).
+const MAX_VALUES = 2 ** 31 - 1;
+
+/** A manifest entry's fields have the types the format defines (else a message naming the entry). */
+function checkEntry(e: unknown, at: string): void {
+  const fix = 're-export the model with tensorflowjs_converter';
+  if (!e || typeof e !== 'object' || Array.isArray(e)) throw new ModelLoadError(`${at} is not an object with name, shape and dtype; ${fix}`);
+  const w = e as Record<string, unknown>;
+  if (typeof w.name !== 'string') throw new ModelLoadError(`${at}: 'name' must be a string; ${fix}`);
+  const shape = w.shape;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new ModelLoadError(`${at} ('${w.name}'): 'shape' must be a list of non-negative integers, got ${JSON.stringify(shape)?.slice(0, 80)}; ${fix}`);
+  }
+  if (shape.reduce((a: number, b: number) => a * b, 1) > MAX_VALUES) throw new ModelLoadError(`${at} ('${w.name}'): shape [${shape.join(', ')}] holds more than 2^31 values`);
+  if (typeof w.dtype !== 'string') throw new ModelLoadError(`${at} ('${w.name}'): 'dtype' must be a string; ${fix}`);
+  const q = w.quantization;
+  if (q !== undefined && (!q || typeof q !== 'object' || typeof (q as { dtype?: unknown }).dtype !== 'string')) {
+    throw new ModelLoadError(`${at} ('${w.name}'): 'quantization' must be an object with a 'dtype'; ${fix}`);
+  }
+  if (w.group !== undefined && typeof w.group !== 'string') throw new ModelLoadError(`${at} ('${w.name}'): 'group' must be a string`);
 }
 
 /**
@@ -120,9 +146,29 @@ export function decodeWeightGroup(group: WeightsGroup, bytes: Uint8Array, where:
     if (raw.length < n) throw new ModelLoadError(`${where}: weight '${e.name}' needs ${n} bytes at offset ${off} but the shards end at ${bytes.length}`);
     off += n;
     if (e.group === 'optimizer') continue;
-    out.set(e.name, { data: decodeValues(e, raw, size, where), shape: [...e.shape] });
+    const data = decodeValues(e, raw, size, where);
+    checkFinite(data, e.name, where);
+    out.set(e.name, { data, shape: [...e.shape] });
+  }
+  if (off !== bytes.length) {
+    throw new ModelLoadError(`${where}: the shards hold ${bytes.length} bytes but the manifest's weights take ${off}; a shard is damaged or belongs to another model: download or copy it again`);
   }
   return out;
+}
+
+/**
+ * Throws when a weight holds NaN or ±Infinity (a damaged file, or a diverged training run),
+ * naming the weight and the first bad value's position.
+ * @example
+ *   checkFinite(kernel, 'conv1/kernel', 'model.json');
+ */
+export function checkFinite(data: Float32Array, name: string, where: string): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (v - v !== 0) {
+      throw new ModelLoadError(`${where}: weight '${name}' holds ${v} at index ${i}; the file is damaged or the model diverged while training: use another copy or checkpoint`);
+    }
+  }
 }
 
 function decodeValues(e: ManifestEntry, raw: Uint8Array, size: number, where: string): Float32Array {
@@ -173,12 +219,20 @@ export async function readWeights(source: FileSource, modelJsonPath: string, man
   const out = new Map<string, HostWeight>();
   for (const group of manifest) {
     const expected = group.weights.reduce((a, e) => a + weightByteLength(e, where), 0);
-    const shardPaths = group.paths.map((p) => joinPath(dirname(modelJsonPath), p));
+    // Shard paths stay inside model.json's folder; checked for all before any is read.
+    const shardPaths = group.paths.map((p) => confinedJoin(dirname(modelJsonPath), p, where, 'weight shard'));
     const shards = await Promise.all(
       shardPaths.map(async (p, i) => {
         try {
-          return await source.read(p);
+          // No shard can be longer than its whole group: a longer file is refused unread.
+          return await source.read(p, { maxBytes: expected });
         } catch (e) {
+          if (e instanceof FileTooLargeError) {
+            throw new ModelLoadError(
+              `weight shard '${group.paths[i]}' listed in ${where} holds ${e.size} bytes, more than all ${expected} bytes the manifest's weights need; ` +
+                'the shard is damaged or belongs to another model: download or copy it again',
+            );
+          }
           if (!(e instanceof FileNotFoundError)) throw e;
           throw new ModelLoadError(
             `weight shard '${group.paths[i]}' listed in ${where} is missing (looked for ${describePath(source, p)}); ` +
@@ -197,7 +251,13 @@ export async function readWeights(source: FileSource, modelJsonPath: string, man
 /** Names the short shard with its expected and actual byte counts when the stream is too short. */
 function checkShardLengths(group: WeightsGroup, shards: Uint8Array[], expected: number, where: string): void {
   const actual = shards.reduce((a, s) => a + s.length, 0);
-  if (actual >= expected) return;
+  if (actual > expected) {
+    throw new ModelLoadError(
+      `the weight shards listed in ${where} (${group.paths.join(', ')}) hold ${actual} bytes but the manifest's weights take exactly ${expected}; ` +
+        'extra bytes would shift every later weight: a shard is damaged or belongs to another model, download or copy it again',
+    );
+  }
+  if (actual === expected) return;
   if (!shards.length) throw new ModelLoadError(`${where}: a weightsManifest group lists weights (${expected} bytes) but no shard paths`);
   // The converter cuts a group into equal shards with a shorter last one: a shard before the
   // last that is shorter than the longest of those is the broken one, else the last is.
@@ -231,9 +291,10 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
 export async function readModelJson(source: FileSource, path: string): Promise<ModelJson> {
   let bytes: Uint8Array;
   try {
-    bytes = await source.read(path);
+    bytes = await source.read(path, { maxBytes: MODEL_JSON_MAX_BYTES });
   } catch (e) {
     if (e instanceof FileNotFoundError) throw new ModelLoadError(`model.json not found: ${describePath(source, path)}`);
+    if (e instanceof FileTooLargeError) throw new ModelLoadError(`${describePath(source, path)} holds ${e.size} bytes; a model.json (topology and manifest) is far smaller than ${MODEL_JSON_MAX_BYTES} bytes: is it the right file?`);
     throw e;
   }
   return parseModelJson(utf8(bytes), describePath(source, path));

@@ -1,0 +1,95 @@
+// The soak suite (`npm run bench -- soak`): 5,000 images through `camlight cam`'s path (decode,
+// prepare, cam(), overlay) and a 20-epoch training, printing RSS and the GPU buffer pool as a
+// series; the check is that both stay flat (the last quarter's mean within 15 % of the second's).
+import jpeg from 'jpeg-js';
+import { cam } from '../src/cam/base.ts';
+import { overlayPng } from '../src/cam/overlay.ts';
+import { prepareTensor } from '../src/cam/prepare.ts';
+import { decodeImage, encodePng } from '../src/io/image.ts';
+import { fashionCnn } from '../src/nn/zoo/index.ts';
+import { init } from '../src/nn/runtime-global.ts';
+import { adam } from '../src/train/optimizers.ts';
+import { train } from '../src/train/trainer.ts';
+import type { Dataset } from '../src/train/data.ts';
+import type { Runtime } from '../src/gpu/runtime.ts';
+import type { BenchOptions, Suite } from './index.ts';
+
+const mib = (n: number) => n / 2 ** 20;
+
+/** Bytes the runtime's buffer pool holds: live buffers plus those kept for reuse. */
+function poolBytes(rt: Runtime): number {
+  const s = rt.pool.stats();
+  return s.liveBytes + s.freeBytes;
+}
+
+/** Flat: the mean of the last quarter of the series is within `tol` of the second quarter's. */
+export function flat(series: number[], tol = 0.15): { ok: boolean; early: number; late: number } {
+  const q = Math.max(1, Math.floor(series.length / 4));
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
+  const early = mean(series.slice(q, 2 * q)), late = mean(series.slice(-q));
+  return { ok: late <= early * (1 + tol) + 1, early, late };
+}
+
+export const suite: Suite = {
+  name: 'soak',
+  describe: '5,000 images through cam and a 20-epoch training; RSS and GPU pool printed as series, checked flat',
+  async run(opts: BenchOptions): Promise<number> {
+    const rt = await init();
+    const images = opts.quick ? 400 : 5000, epochs = opts.quick ? 4 : 20, batch = 8;
+    const model = fashionCnn();
+    model.initWeights(1);
+    // Files as cam reads them: half PNG, half JPEG, all different.
+    const file = (i: number) => {
+      const data = new Uint8Array(28 * 28 * 4);
+      for (let k = 0; k < 28 * 28; k++) data.set([(k * (i + 3)) & 255, (k * 7 + i) & 255, (k ^ i) & 255, 255], 4 * k);
+      return i % 2 ? encodePng(data, 28, 28) : new Uint8Array(jpeg.encode({ width: 28, height: 28, data }, 90).data);
+    };
+    const rss: number[] = [], pool: number[] = [];
+    let failures = 0;
+    const t0 = performance.now();
+    for (let start = 0; start < images; start += batch) {
+      const decoded = Array.from({ length: Math.min(batch, images - start) }, (_, k) => decodeImage(file(start + k), `soak-${start + k}`));
+      const x = prepareTensor(decoded, { size: [28, 28], channels: 1, preprocess: 'unit' });
+      const r = await cam(model, x, { method: 'gradcam', layer: 'auto', target: 'top1', upsample: false });
+      x.dispose();
+      for (const res of r.images) overlayPng(decoded[res.image]!, res.map, { colormap: 'jet', opacity: 0.5, style: 'blend' });
+      if ((start / batch) % Math.max(1, Math.floor(images / batch / 20)) === 0) {
+        rss.push(mib(process.memoryUsage().rss));
+        pool.push(poolBytes(rt));
+      }
+    }
+    const camS = (performance.now() - t0) / 1000;
+    console.log(`cam: ${images} images in ${camS.toFixed(1)} s; RSS MiB: ${rss.map((v) => v.toFixed(0)).join(' ')}`);
+    console.log(`cam: GPU pool MiB: ${pool.map((p) => mib(p).toFixed(1)).join(' ')}`);
+    for (const [what, series] of [['cam: RSS', rss], ['cam: GPU pool', pool.map(mib)]] as const) {
+      const f = flat(series);
+      console.log(`${what} ${f.ok ? 'flat' : 'GROWS'} (second quarter ${f.early.toFixed(1)} MiB, last quarter ${f.late.toFixed(1)} MiB)`);
+      if (!f.ok) failures++;
+    }
+
+    const n = 512;
+    const data: Dataset = {
+      images: new Float32Array(n * 784).map((_, i) => ((i * 2654435761) >>> 0) / 4294967296),
+      labels: Int32Array.from({ length: n }, (_, i) => i % 10),
+      imageShape: [28, 28, 1],
+      classNames: Array.from({ length: 10 }, (_, i) => `c${i}`),
+    };
+    const trss: number[] = [], tpool: number[] = [];
+    await train(model, data, {
+      epochs, batchSize: 32, optimizer: adam({ lr: 1e-3 }),
+      onEpochEnd: () => {
+        trss.push(mib(process.memoryUsage().rss));
+        tpool.push(poolBytes(rt));
+      },
+    });
+    console.log(`train: ${epochs} epochs; RSS MiB per epoch: ${trss.map((v) => v.toFixed(0)).join(' ')}`);
+    console.log(`train: GPU pool MiB per epoch: ${tpool.map((p) => mib(p).toFixed(1)).join(' ')}`);
+    for (const [what, series] of [['train: RSS', trss], ['train: GPU pool', tpool.map(mib)]] as const) {
+      const f = flat(series);
+      console.log(`${what} ${f.ok ? 'flat' : 'GROWS'} (second quarter ${f.early.toFixed(1)} MiB, last quarter ${f.late.toFixed(1)} MiB)`);
+      if (!f.ok) failures++;
+    }
+    model.dispose();
+    return failures;
+  },
+};
