@@ -9,3 +9,4 @@ export * as zoo from './zoo/index.ts';
 export {
   loadLayersModel, loadH5Model, loadH5Weights, saveLayersModel, convert, ModelLoadError,
 } from './loaders/index.ts';
+export { loadOnnxModel, OnnxLoadError } from './onnx/index.ts';
