@@ -69,13 +69,19 @@ def build(name, seed):
     return model
 
 
+class Clone(torch.nn.Module):
+    def forward(self, x):
+        return x.clone()
+
+
 def cam_module(model, name):
     path = CAM_MODULE[name]
     if path == 'features+relu':
         # DenseNet applies F.relu after `features`; the CAM reads that ReLU's output. Appending a
         # ReLU module gives a hookable module with the same values (relu(relu(x)) = relu(x)) and
         # the same gradient; the exported graph is unchanged (it comes from the original model).
-        model.features = torch.nn.Sequential(model.features, torch.nn.ReLU())
+        # A copy follows it because DenseNet's own ReLU then runs in place.
+        model.features = torch.nn.Sequential(model.features, torch.nn.ReLU(), Clone())
         return model.features[1]
     m = model
     for p in path.split('.'):

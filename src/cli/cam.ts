@@ -11,6 +11,7 @@ import { COLORMAPS, type ColormapName } from '../cam/colormaps.ts';
 import { decodeImage, type DecodedImage } from '../io/image.ts';
 import { nodeFiles } from '../io/node-files.ts';
 import { loadH5Model, loadLayersModel } from '../nn/loaders/index.ts';
+import { loadOnnxModel } from '../nn/onnx/index.ts';
 import type { Model } from '../nn/model.ts';
 import { init } from '../nn/runtime-global.ts';
 import { parseArgs, UsageError } from './args.ts';
@@ -77,6 +78,7 @@ function parseNumber(name: string, v: string | undefined, lo: number, hi: number
 
 async function loadModel(path: string): Promise<Model> {
   if (!(await stat(path).catch(() => null))) throw new UsageError(`--model ${path}: no such file`);
+  if (extname(path).toLowerCase() === '.onnx') return loadOnnxModel(path);
   return extname(path).toLowerCase() === '.h5' ? loadH5Model(path) : loadLayersModel(path);
 }
 
