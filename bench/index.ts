@@ -27,6 +27,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   models: async () => (await import('./models.ts')).suite,
   cam: async () => (await import('./cam.ts')).suite,
   train: async () => (await import('./train.ts')).suite,
+  onnx: async () => (await import('./onnx.ts')).suite,
 };
 
 export const USAGE = `usage: npm run bench [-- <suite>...] [--quick] [--only ${SYSTEMS.join(',')}] [--wait sleep|spin]

@@ -9,7 +9,7 @@ logits and a Grad-CAM computed with autograd and hooks on one module (Selvaraju 
 Eq. 1-2: alpha_k = mean over space of d y_c / d A_k, map = ReLU(sum_k alpha_k A_k), divided by its
 maximum as camlight reports it), with y_c the top logit of each image.
 
-Usage: onnx-references.py --out DIR --inputs x.f32 --size 224 --models resnet18,mobilenet_v2
+Usage: onnx-references.py --out DIR --inputs x.f32 --size 224 --models resnet18,mobilenet_v2 [--no-cam] [--dynamic-batch]
   x.f32: float32 NCHW images (B,3,size,size), little-endian, already preprocessed.
 Writes DIR/<model>.onnx, DIR/<model>-unfused.onnx, DIR/<model>.logits.f32, DIR/<model>.cam.f32
 and DIR/manifest.json. Needs python3-torch, python3-torchvision (Debian bookworm packages).
@@ -110,10 +110,11 @@ def grad_cam(model, name, x):
     return (cam / peak[:, None, None]).detach(), target
 
 
-def export(model, x1, path, fused):
+def export(model, x1, path, fused, dynamic=False):
     mode = torch.onnx.TrainingMode.EVAL if fused else torch.onnx.TrainingMode.PRESERVE
+    axes = {'input': {0: 'N'}, 'logits': {0: 'N'}} if dynamic else None
     torch.onnx.export(model, x1, path, training=mode, do_constant_folding=fused, input_names=['input'],
-                      output_names=['logits'], opset_version=14)
+                      output_names=['logits'], opset_version=14, dynamic_axes=axes)
 
 
 def main():
@@ -124,6 +125,7 @@ def main():
     ap.add_argument('--models', required=True)
     ap.add_argument('--seed', type=int, default=7)
     ap.add_argument('--no-cam', action='store_true')
+    ap.add_argument('--dynamic-batch', action='store_true', help='export with a symbolic batch dimension')
     a = ap.parse_args()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     os.makedirs(a.out, exist_ok=True)
@@ -133,8 +135,8 @@ def main():
     for name in a.models.split(','):
         t0 = time.time()
         model = build(name, a.seed)
-        export(model, x[:1], os.path.join(a.out, f'{name}.onnx'), True)
-        export(model, x[:1], os.path.join(a.out, f'{name}-unfused.onnx'), False)
+        export(model, x[:1], os.path.join(a.out, f'{name}.onnx'), True, a.dynamic_batch)
+        export(model, x[:1], os.path.join(a.out, f'{name}-unfused.onnx'), False, a.dynamic_batch)
         with torch.no_grad():
             logits = model(x)
         logits.numpy().astype('<f4').tofile(os.path.join(a.out, f'{name}.logits.f32'))

@@ -191,3 +191,13 @@ elif command -v apt-get >/dev/null 2>&1 && command -v dpkg >/dev/null 2>&1; then
 else
   missing_data "skimage's photographs are missing; install python3-skimage (apt-get install python3-skimage) or set CAMLIGHT_SKIMAGE_DATA to a folder holding chelsea.png."
 fi
+
+# ---- PyTorch for the ONNX tests (test/nn/onnx-torchvision.test.ts): Debian's python3-torch and
+# python3-torchvision export torchvision's models at test time and compute the references.
+if /usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1; then
+  say "python3-torch and python3-torchvision are installed"
+elif can_apt; then
+  apt_install python3-torch python3-torchvision
+else
+  missing_data "PyTorch is missing; as root run: apt-get install -y --no-install-recommends python3-torch python3-torchvision."
+fi

@@ -46,9 +46,9 @@ export function torchAvailable(): boolean {
  * Runs scripts/onnx-references.py for `models` on `nchw` (cached), returning the folder with the
  * .onnx files and references, and the manifest.
  */
-export function references(models: string[], nchw: Float32Array, size: number, opts: { cam?: boolean } = {}): { dir: string; manifest: Manifest } {
+export function references(models: string[], nchw: Float32Array, size: number, opts: { cam?: boolean; dynamicBatch?: boolean } = {}): { dir: string; manifest: Manifest } {
   const script = join(root, 'scripts/onnx-references.py');
-  const h = createHash('sha256').update(readFileSync(script)).update(new Uint8Array(nchw.buffer)).update(models.join(',') + String(opts.cam !== false)).digest('hex').slice(0, 16);
+  const h = createHash('sha256').update(readFileSync(script)).update(new Uint8Array(nchw.buffer)).update(models.join(',') + String(opts.cam !== false) + String(!!opts.dynamicBatch)).digest('hex').slice(0, 16);
   const dir = join(root, '.cache/onnx', h);
   const mf = join(dir, 'manifest.json');
   if (!existsSync(mf)) {
@@ -56,6 +56,7 @@ export function references(models: string[], nchw: Float32Array, size: number, o
     writeFileSync(join(dir, 'x.f32'), nchw);
     const args = [script, '--out', dir, '--inputs', join(dir, 'x.f32'), '--size', String(size), '--models', models.join(',')];
     if (opts.cam === false) args.push('--no-cam');
+    if (opts.dynamicBatch) args.push('--dynamic-batch');
     const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 1_800_000 });
     if (r.status !== 0) throw new Error(`scripts/onnx-references.py failed (${r.status}):\n${r.stderr.split('\n').filter((l) => !/Warning/.test(l)).slice(-15).join('\n')}`);
   }
@@ -69,7 +70,7 @@ export const readF32 = (path: string) => {
 
 /** onnxruntime-node (CPU) logits for each image of an NCHW batch, run one image at a time (the export's fixed batch 1). */
 export async function ortLogits(path: string, nchw: Float32Array, batch: number, size: number): Promise<Float32Array> {
-  const sess = await ort.InferenceSession.create(path, { executionProviders: ['cpu'] });
+  const sess = await ortSession(path);
   const per = nchw.length / batch;
   const outs: Float32Array[] = [];
   for (let b = 0; b < batch; b++) {
@@ -94,3 +95,7 @@ export function compare(got: Float32Array, want: Float32Array): { maxAbs: number
   if (got.length !== want.length) maxAbs = Infinity;
   return { maxAbs, range: hi - lo, rel: maxAbs / (hi - lo) };
 }
+
+/** An onnxruntime-node session on the CPU. */
+export const ortSession = (path: string) => ort.InferenceSession.create(path, { executionProviders: ['cpu'] });
+export { ort };
