@@ -57,8 +57,12 @@ for (const name of models) {
           const r = await gradCam(model, x, { layer: 'auto', upsample: false });
           const [h, w] = entry.cam!.slice(1) as [number, number];
           assert.is(r.layer.height, h, `${name}: the auto layer '${r.layer.name}' is ${r.layer.height}×${r.layer.width}, PyTorch's ${entry.module} ${h}×${w}`);
-          const module = entry.module.replace('+relu', '');
-          assert.ok(r.layer.name.startsWith(`${module}.`), `${name}: auto layer '${r.layer.name}' is not inside PyTorch's module '${module}'`);
+          // torch.onnx names nodes by module scope: module 'classifier.2' → '/classifier/classifier.2/Relu',
+          // which camlight names 'classifier.classifier.2.Relu'. DenseNet's CAM reads the functional
+          // ReLU after 'features' (node '/Relu').
+          const parts = entry.module.split('.');
+          const prefix = entry.module === 'features+relu' ? 'Relu' : `${parts.map((_, i) => parts.slice(0, i + 1).join('.')).join('.')}.`;
+          assert.ok(r.layer.name.startsWith(prefix), `${name}: auto layer '${r.layer.name}' is not PyTorch's module '${entry.module}' (${prefix}…)`);
           assert.equal(r.images.map((im) => im.target), entry.targets, `${name}: Grad-CAM targets (top class)`);
           const got = new Float32Array(r.images.flatMap((im) => Array.from(im.map.values)));
           const camWant = readF32(join(dir, `${name}.cam.f32`));
