@@ -9,6 +9,9 @@ import * as assert from 'uvu/assert';
 import * as ort from 'onnxruntime-node';
 import { loadOnnxModel, OnnxLoadError } from '../../src/nn/onnx/index.ts';
 import { upload } from '../../src/nn/tensor.ts';
+import protobuf from 'protobufjs';
+import { memoryFiles } from '../../src/io/files.ts';
+import { ONNX_PROTO } from '../../src/nn/onnx/onnx-proto.ts';
 import { gpu, randn } from '../helpers.ts';
 import { addScalar, Builder } from './onnx-builder.ts';
 import { compare } from './onnx-helpers.ts';
@@ -120,6 +123,42 @@ s('an unsupported use of a supported op is reported with its node at load', asyn
     assert.instance(e, OnnxLoadError);
     assert.ok(firstLine(e));
     assert.match((e as Error).message, /Clip '\/blk\d+\/Clip': Clip to \[-1, 1\] is not supported/);
+  }
+});
+
+s('external-data initializers are read next to the .onnx file (same logits as inline; missing file named)', async () => {
+  const inline = opZoo();
+  // The same model with every float initializer moved into weights.bin (offset/length entries).
+  const T = protobuf.parse(ONNX_PROTO, { keepCase: true }).root.lookupType('onnx.ModelProto');
+  const m = T.toObject(T.decode(inline)) as { graph: { initializer: Record<string, unknown>[] } };
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const t of m.graph.initializer) {
+    if (t.data_type !== 1) continue;
+    const raw = t.raw_data as Uint8Array;
+    chunks.push(raw);
+    t.external_data = [{ key: 'location', value: 'weights.bin' }, { key: 'offset', value: String(offset) }, { key: 'length', value: String(raw.length) }];
+    t.data_location = 1;
+    delete t.raw_data;
+    offset += raw.length;
+  }
+  const bin = new Uint8Array(offset);
+  chunks.reduce((o, c) => (bin.set(c, o), o + c.length), 0);
+  const external = T.encode(T.fromObject(m)).finish();
+  assert.ok(external.length < inline.length / 2, 'the weights left the .onnx file');
+  const x = upload(randn(4 * 16 * 16, 78, -2, 2), [1, 16, 16, 4]);
+  const a = await loadOnnxModel(inline);
+  const b = await loadOnnxModel({ source: memoryFiles({ 'm/model.onnx': external, 'm/weights.bin': bin }), path: 'm/model.onnx' });
+  const d = compare(await b.predict(x).data(), await a.predict(x).data());
+  assert.is(d.maxAbs, 0, 'external and inline weights give identical outputs');
+  a.dispose();
+  b.dispose();
+  try {
+    await loadOnnxModel({ source: memoryFiles({ 'm/model.onnx': external }), path: 'm/model.onnx' });
+    assert.unreachable('loaded without weights.bin');
+  } catch (e) {
+    assert.instance(e, OnnxLoadError);
+    assert.match((e as Error).message, /external-data file 'weights\.bin'.* is missing/);
   }
 });
 
