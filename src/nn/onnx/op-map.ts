@@ -248,6 +248,8 @@ const concat: Handler = (tr, n, ins) => {
   const r = xs[0]!.shape.length;
   const axis = int(n, 'axis', 1) < 0 ? int(n, 'axis', 1) + r : int(n, 'axis', 1);
   if (axis !== 1) throw new Error(`concatenation on axis ${axis} is not supported; on the channel axis (1) it is`);
+  // DenseNet's first layer in each block concatenates a single tensor: the identity.
+  if (xs.length === 1) return [xs[0]!];
   return [tr.layer('Concatenate', { axis: -1 }, xs, n.name)];
 };
 
