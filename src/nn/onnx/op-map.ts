@@ -3,7 +3,7 @@
 // reason for any attribute or use it cannot honour; the translator lists them all.
 import type { AttrValue, HostTensor, OnnxNode } from './decode.ts';
 import { axesOf } from './fold.ts';
-import type { Const, Dyn, Translation, Value } from './translate.ts';
+import type { Dyn, Translation, Value } from './translate.ts';
 
 type Handler = (tr: Translation, n: OnnxNode, ins: (Value | undefined)[]) => Value[];
 
@@ -352,4 +352,3 @@ export const OP_HANDLERS: Record<string, Handler> = {
   },
 };
 
-export type { Const };
