@@ -49,7 +49,8 @@ export function torchAvailable(): boolean {
 export function references(models: string[], nchw: Float32Array, size: number, opts: { cam?: boolean; dynamicBatch?: boolean } = {}): { dir: string; manifest: Manifest } {
   const script = join(root, 'scripts/onnx-references.py');
   const h = createHash('sha256').update(readFileSync(script)).update(new Uint8Array(nchw.buffer)).update(models.join(',') + String(opts.cam !== false) + String(!!opts.dynamicBatch)).digest('hex').slice(0, 16);
-  const dir = join(root, '.cache/onnx', h);
+  // CAMLIGHT_ONNX_REFS names a folder the script already filled (for the same inputs), e.g. on a machine without PyTorch.
+  const dir = process.env.CAMLIGHT_ONNX_REFS ?? join(root, '.cache/onnx', h);
   const mf = join(dir, 'manifest.json');
   if (!existsSync(mf)) {
     mkdirSync(dir, { recursive: true });
