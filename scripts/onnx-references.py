@@ -148,8 +148,10 @@ def main():
         entry['seconds'] = round(time.time() - t0, 2)
         manifest['models'][name] = entry
         print(f'{name}: {entry["seconds"]} s', flush=True)
-    with open(os.path.join(a.out, 'manifest.json'), 'w') as f:
-        json.dump(manifest, f, indent=1)
+        # Written after every model, so that an interrupted run leaves what it finished readable.
+        with open(os.path.join(a.out, 'manifest.partial.json'), 'w') as f:
+            json.dump(manifest, f, indent=1)
+    os.replace(os.path.join(a.out, 'manifest.partial.json'), os.path.join(a.out, 'manifest.json'))
 
 
 if __name__ == '__main__':

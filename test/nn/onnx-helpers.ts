@@ -58,7 +58,7 @@ export function references(models: string[], nchw: Float32Array, size: number, o
     const args = [script, '--out', dir, '--inputs', join(dir, 'x.f32'), '--size', String(size), '--models', models.join(',')];
     if (opts.cam === false) args.push('--no-cam');
     if (opts.dynamicBatch) args.push('--dynamic-batch');
-    const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 1_800_000 });
+    const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 3_600_000 });
     if (r.status !== 0) throw new Error(`scripts/onnx-references.py failed (${r.status}):\n${r.stderr.split('\n').filter((l) => !/Warning/.test(l)).slice(-15).join('\n')}`);
   }
   return { dir, manifest: JSON.parse(readFileSync(mf, 'utf8')) as Manifest };
