@@ -69,20 +69,10 @@ def build(name, seed):
     return model
 
 
-class Clone(torch.nn.Module):
-    def forward(self, x):
-        return x.clone()
-
-
 def cam_module(model, name):
     path = CAM_MODULE[name]
     if path == 'features+relu':
-        # DenseNet applies F.relu after `features`; the CAM reads that ReLU's output. Appending a
-        # ReLU module gives a hookable module with the same values (relu(relu(x)) = relu(x)) and
-        # the same gradient; the exported graph is unchanged (it comes from the original model).
-        # A copy follows it because DenseNet's own ReLU then runs in place.
-        model.features = torch.nn.Sequential(model.features, torch.nn.ReLU(), Clone())
-        return model.features[1]
+        return None
     m = model
     for p in path.split('.'):
         m = m[int(p)] if p.isdigit() else getattr(m, p)
@@ -97,13 +87,26 @@ def grad_cam(model, name, x):
         saved['a'] = out
         out.register_hook(lambda g: saved.__setitem__('g', g))
 
-    h = module.register_forward_hook(hook)
     x = x.clone().requires_grad_(True)
-    logits = model(x)
+    if module is None:
+        # DenseNet's CAM reads the functional F.relu after `features` (no module to hook): F.relu
+        # is wrapped, out of place, for this forward, and the output of its last call (that one)
+        # keeps its gradient.
+        relu = torch.nn.functional.relu
+        torch.nn.functional.relu = lambda t, inplace=False: saved.__setitem__('a', torch.relu(t)) or saved['a']
+        try:
+            logits = model(x)
+        finally:
+            torch.nn.functional.relu = relu
+        saved['a'].retain_grad()
+    else:
+        h = module.register_forward_hook(hook)
+        logits = model(x)
+        h.remove()
     target = logits.argmax(1)
     logits.gather(1, target[:, None]).sum().backward()
-    h.remove()
-    a, g = saved['a'].detach(), saved['g']
+    a = saved['a'].detach()
+    g = saved['g'] if module is not None else saved['a'].grad
     w = g.mean((2, 3), keepdim=True)
     cam = torch.relu((w * a).sum(1))
     peak = cam.flatten(1).max(1).values.clamp_min(1e-30)

@@ -4,7 +4,7 @@
 // built from differentiable ops, so its backward is those ops' rules (checked in the tests).
 import { ShapeError } from '../../gpu/errors.ts';
 import * as ops from '../ops.ts';
-import { upload, type Tensor } from '../tensor.ts';
+import { keep, upload, type Tensor } from '../tensor.ts';
 import { fmtShape, LayerConfigError, layerWhere, num, oneInput, pair } from '../layers/config.ts';
 import { StoredLayer, type CallContext, type LayerConfig, type Shape, type WeightSpec } from '../layers/layer.ts';
 
@@ -127,7 +127,8 @@ export class ChannelShuffle extends StoredLayer {
       // P[i, o] = 1 where input channel i feeds output channel o.
       const p = new Float32Array(C * C);
       for (let g = 0; g < this.groups; g++) for (let j = 0; j < per; j++) p[(g * per + j) * C + j * this.groups + g] = 1;
-      this.perm = upload(p, [C, C], undefined, { exact: true });
+      // Kept out of the step's scope: the matrix lives as long as the layer.
+      this.perm = keep(upload(p, [C, C], undefined, { exact: true }));
     }
     const flat = ops.reshape(x!, [x!.size / C, C]);
     return ops.reshape(ops.matmul(flat, this.perm), x!.shape);
