@@ -63,6 +63,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   triage: async () => (await import('./triage.ts')).suite,
   fuzz: async () => (await import('./fuzz.ts')).suite,
   soak: async () => (await import('./soak.ts')).suite,
+  onnx: async () => (await import('./onnx.ts')).suite,
 };
 
 export const USAGE = `usage: npm run bench [-- <suite>...] [--quick] [--budget S] [--only ${SYSTEMS.join(',')}] [--wait sleep|spin] [--match a,b] [--out FILE]

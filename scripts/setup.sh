@@ -94,7 +94,9 @@ if why=$(deps_state); then
 else
   say "$why: running npm ci"
   command -v npm >/dev/null 2>&1 || die "npm is missing; install Node.js with npm (20 or newer)."
-  npm ci --no-audit --no-fund --loglevel=error
+  # onnxruntime-node (the ONNX tests' forward reference) ships its CPU binaries in the package;
+  # its install script would only fetch optional GPU binaries, which need the internet.
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 fi
 
 # ---- A WebGPU adapter; on a machine without a GPU that is Mesa's lavapipe (Mesa 25; bookworm's
@@ -202,4 +204,14 @@ elif [ "$strict" = 1 ] && can_apt; then
   apt_install chromium   # under CI only: a 100 MB browser is not installed behind a developer's back
 else
   missing_data "Chromium is missing (the browser test runs $chromium_bin); as root run: apt-get install -y chromium."
+fi
+
+# ---- PyTorch for the ONNX tests (test/nn/onnx-torchvision.test.ts): Debian's python3-torch and
+# python3-torchvision export torchvision's models at test time and compute the references.
+if /usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1; then
+  say "python3-torch and python3-torchvision are installed"
+elif can_apt; then
+  apt_install python3-torch python3-torchvision
+else
+  missing_data "PyTorch is missing; as root run: apt-get install -y --no-install-recommends python3-torch python3-torchvision."
 fi

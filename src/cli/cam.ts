@@ -11,6 +11,7 @@ import { COLORMAPS, type ColormapName } from '../cam/colormaps.ts';
 import { decodeImage, DEFAULT_MAX_PIXELS, type DecodedImage } from '../io/image.ts';
 import { atomicWrite, checkWritableFolder, nodeFiles, readRegularFile, safeMkdir } from '../io/node-files.ts';
 import { loadH5Model, loadLayersModel } from '../nn/loaders/index.ts';
+import { loadOnnxModel } from '../nn/onnx/index.ts';
 import type { Model } from '../nn/model.ts';
 import { init } from '../nn/runtime-global.ts';
 import { parseArgs, UsageError } from './args.ts';
@@ -93,6 +94,7 @@ async function loadModel(path: string): Promise<Model> {
   const s = await stat(path).catch(() => null);
   if (!s) throw new UsageError(`--model ${path}: no such file`);
   if (!s.isFile()) throw new UsageError(`--model ${path}: not a regular file (give the model.json or .h5 file itself)`);
+  if (extname(path).toLowerCase() === '.onnx') return loadOnnxModel(path);
   return extname(path).toLowerCase() === '.h5' ? loadH5Model(path) : loadLayersModel(path);
 }
 

@@ -35,9 +35,10 @@ ${Object.entries(COMMANDS)
  */
 async function info(args: string[]): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
-    console.log('usage: camlight info\n  prints the WebGPU adapter camlight finds and its key limits');
+    console.log('usage: camlight info [model.onnx]\n  prints the WebGPU adapter camlight finds and its key limits, or what an ONNX model holds');
     return 0;
   }
+  if (args[0]?.toLowerCase().endsWith('.onnx')) return (await import('./onnx-info.ts')).onnxInfo(args[0]);
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   const rt = await init();
   const l = rt.limits;

@@ -7,6 +7,7 @@ import type { Region } from '../cam/metrics/index.ts';
 import { decodeImage, type RgbaImage } from '../io/image.ts';
 import { nodeFiles, readRegularFile } from '../io/node-files.ts';
 import { loadLayersModel } from '../nn/loaders/index.ts';
+import { loadOnnxModel } from '../nn/onnx/index.ts';
 import type { Model } from '../nn/model.ts';
 import { fashionCnn, inceptionV3, vgg19 } from '../nn/zoo/index.ts';
 import { FASHION_MNIST_CLASSES, loadFashionMnist, shuffled, splitValidation, subset, type Dataset } from '../train/data.ts';
@@ -37,11 +38,13 @@ async function classFolders(dir: string): Promise<string[]> {
   return names;
 }
 
-const isFile = (spec: string) => extname(spec).toLowerCase() === '.json';
+const isFile = (spec: string) => ['.json', '.onnx'].includes(extname(spec).toLowerCase());
 
 /** The input shape a saved model takes, and its preprocessing preset from camlight.json (default 'unit'). */
 async function savedModelInfo(path: string): Promise<{ model: Model; preprocess: PreprocessName }> {
   if (!(await stat(path).catch(() => null))) throw new UsageError(`--model ${path}: no such file`);
+  // A PyTorch model (ONNX) expects torchvision's normalisation.
+  if (extname(path).toLowerCase() === '.onnx') return { model: await loadOnnxModel(path), preprocess: 'torch' };
   const model = await loadLayersModel(path);
   const cfg = await readCamlightJson(nodeFiles(dirname(resolve(path))), basename(path));
   return { model, preprocess: cfg?.preprocess ?? 'unit' };

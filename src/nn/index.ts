@@ -10,3 +10,4 @@ export {
   loadLayersModel, loadH5Model, loadH5Weights, saveLayersModel, convert, ModelLoadError,
 } from './loaders/index.ts';
 export { useH5wasm } from '../platform/hooks.ts';
+export { loadOnnxModel, OnnxLoadError } from './onnx/index.ts';

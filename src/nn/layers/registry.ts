@@ -7,6 +7,7 @@ import type { StoredLayer, LayerConfig } from './layer.ts';
 import { Add, Concatenate, Multiply } from './merge.ts';
 import { BatchNormalization } from './normalization.ts';
 import { AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D } from './pooling.ts';
+import { ONNX_LAYER_CLASSES } from '../onnx/layers.ts';
 
 type LayerClass = new (config: LayerConfig) => StoredLayer;
 
@@ -14,6 +15,7 @@ export const LAYER_CLASSES: Record<string, LayerClass> = {
   InputLayer, Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, BatchNormalization, Activation, ReLU, Softmax,
   MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Dropout, Concatenate, Add,
   Multiply, ZeroPadding2D, Rescaling, Reshape,
+  ...ONNX_LAYER_CLASSES, // layers ONNX (PyTorch) models need: HardSwish, Broadcast, ChannelShuffle, …
 };
 
 /** Other names Keras (and older Keras) writes for the same classes. */
