@@ -41,7 +41,7 @@ export async function infoModel(argv: string[]): Promise<number> {
   if (a.positional.length !== 1) throw new UsageError('give one model (a model.json, a .h5 file or a model name); see --help');
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   await init();
-  const named = await resolveModelOption(a.positional[0]!);
+  const named = await resolveModelOption(a.positional[0]!, process.env, '');
   const model = await openModel(named.path);
   try {
     const auto = autoLayer(model);

@@ -103,11 +103,11 @@ export interface Resolved {
  * @example
  *   const { modelJson, entry } = await ensurePretrained('vgg16');   // ~/.cache/camlight/vgg16/model.json
  */
-export async function ensurePretrained(name: string, env = process.env): Promise<Resolved> {
+export async function ensurePretrained(name: string, env = process.env, what = '--model'): Promise<Resolved> {
   const models = await pretrainedModels(env);
   const entry = models.get(name);
   if (!entry) {
-    throw new UsageError(`--model ${name}: no such file, and not a model name; named models: ${[...models.keys()].join(', ')} (or give a model.json / .h5 path)`);
+    throw new UsageError(`${what ? `${what} ` : ''}${name}: no such file, and not a model name; named models: ${[...models.keys()].join(', ')} (or give a model.json / .h5 path)`);
   }
   const cache = cacheDir(env);
   const folder = join(cache, name);
@@ -163,8 +163,8 @@ export async function ensurePretrained(name: string, env = process.env): Promise
  * @example
  *   const { path, camLayer } = await resolveModelOption('vgg16');
  */
-export async function resolveModelOption(arg: string, env = process.env): Promise<{ path: string; camLayer?: string }> {
+export async function resolveModelOption(arg: string, env = process.env, what = '--model'): Promise<{ path: string; camLayer?: string }> {
   if (!looksLikeModelName(arg) || (await exists(arg))) return { path: arg };
-  const { modelJson, entry } = await ensurePretrained(arg, env);
+  const { modelJson, entry } = await ensurePretrained(arg, env, what);
   return { path: modelJson, camLayer: entry.camLayer };
 }
