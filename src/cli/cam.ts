@@ -16,10 +16,12 @@ import type { Model } from '../nn/model.ts';
 import { init } from '../nn/runtime-global.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { collectImages, overlayNames } from './cam-inputs.ts';
+import { resolveModelOption } from './pretrained.ts';
 
 export const CAM_USAGE = `usage: camlight cam <images or folders…> --model <model.json|model.h5> [options]
 
-  --model FILE         a TensorFlow.js layers model (model.json + shards) or a Keras .h5 model
+  --model FILE|NAME    a TensorFlow.js layers model (model.json + shards) or a Keras .h5 model, or a
+                       pretrained model by name: vgg16 | vgg19 | inception_v3 (downloaded once; see weights/README.md)
   --method NAME        ${METHOD_NAMES.join(' | ')} (default gradcam)
   --layer auto|NAME    the layer to explain (default auto: the last layer with spatial extent)
   --target T           top1 (default) | topK (e.g. top3: one map per class) | class INDEX | class NAME
@@ -132,9 +134,10 @@ export async function camCommand(argv: string[]): Promise<number> {
   await checkWritableFolder(out, '--out');
 
   await init();
-  const model = await loadModel(modelPath);
-  const cfg = extname(modelPath).toLowerCase() === '.json'
-    ? await readCamlightJson(nodeFiles(dirname(resolve(modelPath))), basename(modelPath))
+  const named = await resolveModelOption(modelPath); // a named model (vgg16, …) → its cached model.json
+  const model = await loadModel(named.path);
+  const cfg = extname(named.path).toLowerCase() === '.json'
+    ? await readCamlightJson(nodeFiles(dirname(resolve(named.path))), basename(named.path))
     : null;
   const labelsPath = a.values.get('labels');
   const labels = labelsPath ? await readLabels(nodeFiles(dirname(resolve(labelsPath))), basename(labelsPath)) : cfg?.labels;
@@ -183,7 +186,7 @@ export async function camCommand(argv: string[]): Promise<number> {
     const x = prepareTensor(decoded, { size, channels: geo.channels as 1 | 3, preprocess, crop: cropMode });
     let r;
     try {
-      r = await cam(model, x, { method, layer: (a.values.get('layer') ?? 'auto') as string, target, labels, upsample: false });
+      r = await cam(model, x, { method, layer: (a.values.get('layer') ?? named.camLayer ?? 'auto') as string, target, labels, upsample: false });
     } finally {
       x.dispose();
     }

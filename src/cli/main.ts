@@ -5,6 +5,7 @@ import { init } from '../nn/runtime-global.ts';
 import { camCommand } from './cam.ts';
 import { serveCommand } from './serve.ts';
 import { trainCommand } from './train.ts';
+import { convertCommand, infoModel, INFO_MODEL_USAGE, versionLine } from './model-commands.ts';
 
 interface Command {
   summary: string;
@@ -12,10 +13,11 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  info: { summary: 'print the WebGPU adapter and the limits camlight will use', run: info },
+  info: { summary: 'print the WebGPU adapter and the limits camlight will use; camlight info <model>: its layers and CAM layer', run: info },
   cam: { summary: 'class activation maps for images: camlight cam <images…> --model model.json [--method …]', run: camCommand },
   train: { summary: 'train a classifier, recording CAMs every epoch: camlight train --data fashion-mnist|DIR --model …', run: trainCommand },
   serve: { summary: 'the static page on localhost, with the model folders of DIR as demos: camlight serve [DIR] [--port 8080]', run: serveCommand },
+  convert: { summary: 'a Keras .h5 or model.json to the TensorFlow.js layers format: camlight convert <in> <outdir>', run: convertCommand },
   bench: { summary: 'run the kernel benchmarks: camlight bench [suite] [--quick] [--only ...]', run: bench },
 };
 
@@ -35,10 +37,11 @@ ${Object.entries(COMMANDS)
  */
 async function info(args: string[]): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
-    console.log('usage: camlight info [model.onnx]\n  prints the WebGPU adapter camlight finds and its key limits, or what an ONNX model holds');
+    console.log(INFO_MODEL_USAGE);
     return 0;
   }
   if (args[0]?.toLowerCase().endsWith('.onnx')) return (await import('./onnx-info.ts')).onnxInfo(args[0]);
+  if (args.some((x) => !x.startsWith('-'))) return infoModel(args);
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   const rt = await init();
   const l = rt.limits;
@@ -80,6 +83,10 @@ async function bench(args: string[]): Promise<number> {
  */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    console.log(await versionLine());
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE);
     return name ? 0 : 1;
