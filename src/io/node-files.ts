@@ -3,7 +3,7 @@
 // Reads open only regular files (a FIFO or /dev/zero would block or never end) and are bounded;
 // writes go to a temporary file renamed into place, so a reader never sees half a file.
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, realpath, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { FileNotFoundError, FileTooLargeError, PathOutsideError, type FileSource, type ReadOptions } from './files.ts';
 
@@ -209,11 +209,6 @@ export function nodeFiles(base = '.', opts: NodeFilesOptions = {}): FileSource {
       return ents.map((e) => ({ name: e.name, folder: e.isDirectory() })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     },
   };
-}
-
-/** lstat that resolves to null for a missing path (used by the CLI's output checks). */
-export async function lstatOrNull(path: string) {
-  return lstat(path).catch(() => null);
 }
 
 /**
