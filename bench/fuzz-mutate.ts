@@ -2,17 +2,11 @@
 // deleted, duplicated and truncated ranges), PNG edits with the chunk CRCs fixed up afterwards (so
 // the mutation reaches the decoder behind the CRC check), and structural edits of JSON documents.
 
-/** Mulberry32: the same seed gives the same mutation on every machine. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../src/nn/model-init.ts';
+import { crc32 } from '../src/io/png-check.ts';
+
+// Mulberry32 (the project's one seeded generator): the same seed gives the same mutation on every machine.
+export { rng };
 
 const int = (r: () => number, n: number) => Math.floor(r() * n);
 const BYTES = [0, 1, 0x7f, 0x80, 0xfe, 0xff];
@@ -57,20 +51,6 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-const CRC = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-function crc32(b: Uint8Array, from: number, to: number): number {
-  let c = 0xffffffff;
-  for (let i = from; i < to; i++) c = CRC[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /** Recomputes the CRC of every chunk whose length still fits the file (in place). */
 export function fixPngCrcs(b: Uint8Array): Uint8Array {

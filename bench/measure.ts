@@ -2,6 +2,7 @@
 // fewer samples, never a different check), the median of the samples, every sample kept so that
 // `bench compare` can estimate the noise, and an allclose check that must pass before anything
 // is timed (STYLE.md habit 10).
+import { rng } from '../src/nn/model-init.ts';
 
 export interface TimingPlan {
   /** Wall-clock time to spend on timed samples of one measurement, in ms (--budget). */
@@ -130,14 +131,8 @@ export function mismatch(got: ArrayLike<number>, want: ArrayLike<number>, tol: T
 
 /** Mulberry32: seeded inputs, so every run and every system sees the same data. */
 export function uniform(n: number, seed: number, lo: number, hi: number): Float32Array {
-  let a = seed >>> 0;
+  const r = rng(seed);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * r();
   return out;
 }

@@ -10,6 +10,7 @@ createRequire(import.meta.url)('@tensorflow/tfjs-core/dist/register_all_gradient
 import * as assert from 'uvu/assert';
 import { init } from '../src/nn/runtime-global.ts';
 import type { Runtime } from '../src/gpu/runtime.ts';
+import { rng } from '../src/nn/model-init.ts';
 
 export { tf };
 
@@ -23,17 +24,8 @@ export function gpu(): Promise<Runtime> {
   return ready;
 }
 
-/** Mulberry32: a small seeded generator so every run sees the same "random" inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32 (src/nn/model-init.ts): a small seeded generator so every run sees the same "random" inputs. */
+export { rng };
 
 /** n uniform values in [lo, hi) from a seeded generator. */
 export function randn(n: number, seed: number, lo = -1, hi = 1): Float32Array {

@@ -6,6 +6,7 @@ import { normalizeMaps } from '../kernels/cam.ts';
 import { add, mul } from '../kernels/elementwise.ts';
 import type { Model } from '../nn/model.ts';
 import { empty, scopeAsync, upload, type Tensor } from '../nn/tensor.ts';
+import { rng } from '../nn/model-init.ts';
 import { inputLayerName, layerInfo, resolveLayers } from './layer-select.ts';
 import { getMethod } from './methods/index.ts';
 import { GUIDED_WARNING } from './methods/guided-gradcam.ts';
@@ -77,14 +78,9 @@ export function smoothGradNoise(n: number, seed: number, sample: number): Float3
 
 /** Seeded standard normal values (Mulberry32 + Box–Muller). */
 function gaussian(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
+  const r = rng(seed);
+  // Shifted by half a step into (0, 1), so log(u) is finite (exactly: 32-bit integers / 2³²).
+  const u = () => r() + 0.5 / 4294967296;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i += 2) {
     const r = Math.sqrt(-2 * Math.log(u())), th = 2 * Math.PI * u();

@@ -4,6 +4,7 @@
 // small images).
 import UPNG from 'upng-js';
 import type { RgbaImage } from './image.ts';
+import { crc32 } from './png-check.ts';
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -105,16 +106,6 @@ function u32s(...v: number[]): Uint8Array {
   return b;
 }
 
-const CRC = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
 // length, type, data, CRC-32 of type + data (PNG specification, section 5.3).
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
@@ -122,8 +113,6 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   dv.setUint32(0, data.length);
   for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
   out.set(data, 8);
-  let c = 0xffffffff;
-  for (let i = 4; i < 8 + data.length; i++) c = CRC[(c ^ out[i]!) & 255]! ^ (c >>> 8);
-  dv.setUint32(8 + data.length, (c ^ 0xffffffff) >>> 0);
+  dv.setUint32(8 + data.length, crc32(out, 4, 8 + data.length));
   return out;
 }

@@ -4,6 +4,7 @@
 import { ShapeError } from '../gpu/errors.ts';
 import type { FileSource } from '../io/files.ts';
 import { upload, type Tensor } from '../nn/tensor.ts';
+import { rng } from '../nn/model-init.ts';
 import { platform } from '../platform/hooks.ts';
 import { readIdx } from './idx.ts';
 
@@ -26,17 +27,8 @@ export const count = (d: Dataset) => d.labels.length;
 /** Floats per image. */
 export const imageSize = (d: Dataset) => d.imageShape[0] * d.imageShape[1] * d.imageShape[2];
 
-/** Mulberry32: the seeded generator every random choice in training draws from. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32 (src/nn/model-init.ts): the seeded generator every random choice in training draws from. */
+export { rng };
 
 /**
  * A seeded permutation of 0…n−1 (Fisher–Yates).
