@@ -6,7 +6,7 @@
 // usage: node --import tsx scripts/fashion-mnist-cnn-untrained.ts OUTDIR
 import { saveLayersModel } from '../src/nn/loaders/index.ts';
 import { Model } from '../src/nn/model.ts';
-import { init } from '../src/nn/runtime-global.ts';
+import { init } from '../src/tensor/runtime-global.ts';
 
 const out = process.argv[2];
 if (!out) throw new Error('usage: scripts/fashion-mnist-cnn-untrained.ts OUTDIR');

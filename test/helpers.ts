@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 // Node resolves for tfjs-core itself, so both share one engine).
 createRequire(import.meta.url)('@tensorflow/tfjs-core/dist/register_all_gradients');
 import * as assert from 'uvu/assert';
-import { init } from '../src/nn/runtime-global.ts';
+import { init } from '../src/tensor/runtime-global.ts';
 import type { Runtime } from '../src/gpu/runtime.ts';
 import { rng } from '../src/nn/model-init.ts';
 

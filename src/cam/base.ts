@@ -5,7 +5,7 @@ import { ShapeError } from '../gpu/errors.ts';
 import { normalizeMaps } from '../kernels/cam.ts';
 import { add, mul } from '../kernels/elementwise.ts';
 import type { Model } from '../nn/model.ts';
-import { empty, scopeAsync, upload, type Tensor } from '../nn/tensor.ts';
+import { empty, scopeAsync, upload, type Tensor } from '../tensor/tensor.ts';
 import { rng } from '../nn/model-init.ts';
 import { inputLayerName, layerInfo, resolveLayers } from './layer-select.ts';
 import { getMethod } from './methods/index.ts';

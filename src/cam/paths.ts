@@ -14,7 +14,7 @@ import { topk } from '../kernels/topk.ts';
 import type { Model } from '../nn/model.ts';
 import * as ops from '../nn/ops.ts';
 import { valueAndGrad } from '../nn/tape.ts';
-import { empty, keep, scope, upload, type Tensor } from '../nn/tensor.ts';
+import { empty, keep, scope, upload, type Tensor } from '../tensor/tensor.ts';
 import { withGuidedRelu } from './guided.ts';
 import { rowsPerImage, type Head, type TargetPlan } from './targets.ts';
 

@@ -3,7 +3,7 @@
 import { ShapeError } from '../gpu/errors.ts';
 import { confinedJoin, jsonErrorAt, describePath, dirname, joinPath, utf8, type FileSource } from '../io/files.ts';
 import type { RgbaImage } from '../io/image.ts';
-import { upload, type Tensor } from '../nn/tensor.ts';
+import { upload, type Tensor } from '../tensor/tensor.ts';
 import type { Runtime } from '../gpu/runtime.ts';
 
 /**

@@ -8,7 +8,7 @@ import { Dense } from '../nn/layers/dense.ts';
 import type { Model } from '../nn/model.ts';
 import type { GraphNode } from '../nn/model-fold.ts';
 import * as ops from '../nn/ops.ts';
-import type { Tensor } from '../nn/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import type { CamTarget } from './types.ts';
 
 /** Targets as the pipeline uses them: chosen on the device from the prediction, or fixed per image. */

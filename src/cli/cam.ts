@@ -13,7 +13,7 @@ import { atomicWrite, checkWritableFolder, nodeFiles, readRegularFile, safeMkdir
 import { loadH5Model, loadLayersModel } from '../nn/loaders/index.ts';
 import { loadOnnxModel } from '../nn/onnx/index.ts';
 import type { Model } from '../nn/model.ts';
-import { init } from '../nn/runtime-global.ts';
+import { init } from '../tensor/runtime-global.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { collectImages, overlayNames } from './cam-inputs.ts';
 import { resolveModelOption } from './pretrained.ts';

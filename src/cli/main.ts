@@ -1,7 +1,7 @@
 // The command line (Node only): `camlight info` shows the GPU camlight would use, `camlight bench`
 // runs the benchmark suites. Later commands (cam, train, convert) are one entry in COMMANDS.
 import '../platform/node.ts'; // Node's platform hooks: Dawn, files on disk, h5wasm (see src/platform)
-import { init } from '../nn/runtime-global.ts';
+import { init } from '../tensor/runtime-global.ts';
 import { camCommand } from './cam.ts';
 import { serveCommand } from './serve.ts';
 import { trainCommand } from './train.ts';

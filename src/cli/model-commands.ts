@@ -6,7 +6,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { autoLayer, layerInfo } from '../cam/layer-select.ts';
 import { loadH5Model, loadLayersModel, saveLayersModel } from '../nn/loaders/index.ts';
 import type { Model } from '../nn/model.ts';
-import { init } from '../nn/runtime-global.ts';
+import { init } from '../tensor/runtime-global.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { resolveModelOption } from './pretrained.ts';
 

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { autoLayer } from '../cam/layer-select.ts';
-import { init } from '../nn/runtime-global.ts';
+import { init } from '../tensor/runtime-global.ts';
 import { decodeOnnx, loadOnnxModel } from '../nn/onnx/index.ts';
 import { UsageError } from './args.ts';
 

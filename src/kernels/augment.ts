@@ -2,7 +2,7 @@
 // zero-padded image), brightness and contrast, cutout. The random choices are made per image on
 // the host (src/train/augment.ts) and arrive as a small parameter tensor, so runs are seeded.
 import { ShapeError } from '../gpu/errors.ts';
-import type { Tensor } from '../nn/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import { affine } from './elementwise.ts';
 import { sum } from './reduce.ts';
 import { grid1d, launch, storageDecls, uniformStruct, Uniforms } from './program.ts';

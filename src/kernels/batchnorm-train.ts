@@ -2,7 +2,7 @@
 // backward pass through them, and the moving-average update of the stored statistics
 // (Ioffe & Szegedy 2015, "Batch Normalization", Algorithm 1 and the backward of §3).
 import { ShapeError } from '../gpu/errors.ts';
-import type { Tensor } from '../nn/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import { batchNorm } from './batchnorm.ts';
 import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
 

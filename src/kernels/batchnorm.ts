@@ -2,7 +2,7 @@
 // convolution (or dense layer) before it at load time, so that a network runs one kernel
 // where Keras has two (Ioffe & Szegedy 2015, "Batch Normalization", Algorithm 2).
 import { ShapeError } from '../gpu/errors.ts';
-import { zeros, type Tensor } from '../nn/tensor.ts';
+import { zeros, type Tensor } from '../tensor/tensor.ts';
 import {
   activationWgsl, checkActivation, grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms, type Activation,
 } from './program.ts';

@@ -2,7 +2,7 @@
 // inputs, their normalisation range and score gathering (Wang et al. 2020), and Eigen-CAM's power iteration for the first
 // principal direction of the activations (Muhammad & Yeasin 2020).
 import { ShapeError } from '../gpu/errors.ts';
-import { empty, type Tensor } from '../nn/tensor.ts';
+import { empty, type Tensor } from '../tensor/tensor.ts';
 import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
 
 const WG = 64;

@@ -3,7 +3,7 @@
 // the small helpers the CAM pipeline needs on the device (re-normalising, one-hot targets,
 // repeating images for top-k). Each CAM method supplies its weighting as a WGSL snippet.
 import { ShapeError } from '../gpu/errors.ts';
-import { empty, type Tensor } from '../nn/tensor.ts';
+import { empty, type Tensor } from '../tensor/tensor.ts';
 import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
 
 const WG = 64;

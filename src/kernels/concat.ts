@@ -4,7 +4,7 @@
 // Its backward sits here too: concatGrad (the same column split, run in reverse) and slice.
 import { ShapeError } from '../gpu/errors.ts';
 import type { Runtime } from '../gpu/runtime.ts';
-import { empty, type Tensor } from '../nn/tensor.ts';
+import { empty, type Tensor } from '../tensor/tensor.ts';
 import { grid1d, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
 
 const WG = 64;

@@ -2,7 +2,7 @@
 // gradients, the choice of tile and split per adapter and shape, and the launches. Kernels live
 // in conv2d-backward-input.ts (transposed convolution) and conv2d-backward-weight.ts (split-K GEMM).
 import { ShapeError } from '../gpu/errors.ts';
-import type { Tensor } from '../nn/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import { grid1d, launch, shapeStr, Uniforms } from './program.ts';
 import { conv2dOutputShape, type Conv2dGeometry, type Conv2dOptions } from './conv2d-geometry.ts';
 import { isCpuAdapter } from './conv2d.ts';

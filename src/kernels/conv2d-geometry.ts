@@ -2,7 +2,7 @@
 // normalisation, TensorFlow's 'same'/'valid' padding rules, output shapes and shape validation.
 import { ShapeError } from '../gpu/errors.ts';
 import { checkActivation, shapeStr, type Activation } from './program.ts';
-import type { Tensor } from '../nn/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 
 export interface Conv2dOptions {
   /** (K) added to every output pixel before the activation. */

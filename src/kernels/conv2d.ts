@@ -3,7 +3,7 @@
 // GEMM, register-blocked) and conv2d-depthwise.ts; geometry in conv2d-geometry.ts.
 import type { Runtime } from '../gpu/runtime.ts';
 import { ShapeError } from '../gpu/errors.ts';
-import type { Tensor } from '../nn/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import { grid1d, launch, shapeStr } from './program.ts';
 import { checkEpilogue, conv2dOutputShape, type Conv2dGeometry, type Conv2dOptions } from './conv2d-geometry.ts';
 import { gemmLaunch, gemmProgram, type ConvTile } from './conv2d-gemm.ts';

@@ -2,7 +2,7 @@
 // activations. These are memory-bound: one invocation per 4 outputs keeps lanes busy without
 // the index arithmetic dominating.
 import { ShapeError } from '../gpu/errors.ts';
-import type { Tensor } from '../nn/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import {
   activationWgsl, checkActivation, grid1d, launch, storageDecls, uniformStruct, Uniforms, type Activation,
 } from './program.ts';

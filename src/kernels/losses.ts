@@ -3,7 +3,7 @@
 // (1) tensor reduced on the GPU; each gradient reads dLoss on the GPU (no read-back).
 import { ShapeError } from '../gpu/errors.ts';
 import type { Runtime } from '../gpu/runtime.ts';
-import { empty, type Tensor } from '../nn/tensor.ts';
+import { empty, type Tensor } from '../tensor/tensor.ts';
 import { sum } from './reduce.ts';
 import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
 

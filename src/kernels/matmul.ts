@@ -2,7 +2,7 @@
 // and skinny ("cols", optionally split-K) kernels, and the launch with a fused bias/activation.
 import { ShapeError } from '../gpu/errors.ts';
 import type { Runtime } from '../gpu/runtime.ts';
-import type { Tensor } from '../nn/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import {
   colsProgram, reduceProgram, rowsProgram, type MatmulLayout, type MatmulTile,
 } from './matmul-wgsl.ts';

@@ -1,7 +1,7 @@
 // Fused optimiser updates: one dispatch per parameter tensor reads the gradient and rewrites the
 // parameter and its state (momentum, Adam moments) in place, instead of a chain of element-wise ops.
 import { ShapeError } from '../gpu/errors.ts';
-import type { Tensor } from '../nn/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import { grid1d, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
 
 /** The update rules; each names its state tensors (besides the parameter itself). */

@@ -2,7 +2,7 @@
 // tf.pad. One pass writes every output element, either copied from the input or the constant.
 // The backward is the crop back to the input's extent (padGrad, a slice).
 import { ShapeError } from '../gpu/errors.ts';
-import type { Tensor } from '../nn/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import { slice } from './concat.ts';
 import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
 

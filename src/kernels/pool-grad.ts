@@ -2,7 +2,7 @@
 // pooling windows and the global poolings (VGG's max-pool routing, GAP heads' 1/(H·W)).
 // Every dx element gathers from the few windows that contain it, so no atomics are needed.
 import { ShapeError } from '../gpu/errors.ts';
-import { empty, type Tensor } from '../nn/tensor.ts';
+import { empty, type Tensor } from '../tensor/tensor.ts';
 import { poolGeometry, type PoolGeometry, type PoolOptions } from './pool.ts';
 import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
 

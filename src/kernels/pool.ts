@@ -1,7 +1,7 @@
 // Max and average pooling over NHWC windows (TensorFlow padding rules) and the global
 // poolings that end most classifier backbones (GAP/GMP before the dense head).
 import { ShapeError } from '../gpu/errors.ts';
-import type { Tensor } from '../nn/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
 
 /** 'valid', 'same' (TensorFlow's split: the extra pixel goes bottom/right) or [[top,bottom],[left,right]]. */

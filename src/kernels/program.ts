@@ -3,7 +3,7 @@
 import type { ProgramSource } from '../gpu/pipelines.ts';
 import type { Runtime } from '../gpu/runtime.ts';
 import { ShapeError } from '../gpu/errors.ts';
-import { empty, Tensor } from '../nn/tensor.ts';
+import { empty, Tensor } from '../tensor/tensor.ts';
 
 /**
  * Packs scalars in declaration order for a WGSL struct whose members are all 4-byte scalars

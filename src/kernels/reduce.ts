@@ -3,7 +3,7 @@
 // reduction is long and the output small (a bias gradient sums N·H·W values into C outputs),
 // so that every core gets a share of the reduction instead of C lanes doing it all.
 import { ShapeError } from '../gpu/errors.ts';
-import { empty, type Tensor } from '../nn/tensor.ts';
+import { empty, type Tensor } from '../tensor/tensor.ts';
 import { grid1d, launch, storageDecls, uniformStruct, Uniforms } from './program.ts';
 
 const MAX_RANK = 6;

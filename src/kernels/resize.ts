@@ -2,7 +2,7 @@
 // (7×7 → 224×224) and Keras Resizing layers agree with TensorFlow to float rounding. The
 // backward (resizeBilinearGrad) gathers, per input pixel, the output pixels that sampled it.
 import { ShapeError } from '../gpu/errors.ts';
-import type { Tensor } from '../nn/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
 
 const WG = 64;

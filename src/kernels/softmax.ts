@@ -2,7 +2,7 @@
 // first keeps exp() finite for any logits: y = exp(x − m) / Σ exp(x − m), m = max(x).
 // Both backwards (softmaxGrad, logSoftmaxGrad) need only the forward's output and one row sum.
 import { ShapeError } from '../gpu/errors.ts';
-import type { Tensor } from '../nn/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
 
 // One invocation per row: rows are few (a batch of class scores) and short enough (≈1000) that

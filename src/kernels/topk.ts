@@ -2,7 +2,7 @@
 // device (values and float-encoded indices stay on the GPU) and on the host for read-back scores.
 // Order as tf.topk: values descending, equal values by lower index first.
 import { ShapeError } from '../gpu/errors.ts';
-import { empty, type Tensor } from '../nn/tensor.ts';
+import { empty, type Tensor } from '../tensor/tensor.ts';
 import { grid1d, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
 
 const WG = 64;

@@ -23,7 +23,7 @@ import { logSoftmaxGrad, softmaxGrad } from '../kernels/softmax.ts';
 import {
   meanSquaredErrorGrad, softmaxCrossEntropyGrad, sparseSoftmaxCrossEntropyGrad,
 } from '../kernels/losses.ts';
-import { zeros, type Tensor } from './tensor.ts';
+import { zeros, type Tensor } from '../tensor/tensor.ts';
 import type { Rule } from './tape.ts';
 
 /** f() when `need`, else null: one gradient computed only if it is wanted. */

@@ -10,7 +10,7 @@ import { Activation, ReLU } from './layers/core.ts';
 import type { CallContext, Shape, StoredLayer } from './layers/layer.ts';
 import { BatchNormalization } from './layers/normalization.ts';
 import { isTracked } from './tape.ts';
-import { keep, type Tensor } from './tensor.ts';
+import { keep, type Tensor } from '../tensor/tensor.ts';
 
 /** One call of a layer in the graph. */
 export interface GraphNode {

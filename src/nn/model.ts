@@ -11,7 +11,7 @@ import { FoldCache, planSteps, type GraphNode } from './model-fold.ts';
 import { countParameters, summarize } from './model-summary.ts';
 import * as ops from './ops.ts';
 import { isRecording, isTracked, watch } from './tape.ts';
-import { scope, type Tensor } from './tensor.ts';
+import { scope, type Tensor } from '../tensor/tensor.ts';
 
 const keyOf = (r: TensorRef) => `${r.layer}:${r.node}:${r.tensor}`;
 

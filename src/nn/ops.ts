@@ -16,7 +16,7 @@ import * as bnt from '../kernels/batchnorm-train.ts';
 import type { Activation } from '../kernels/program.ts';
 import { rules } from './gradients.ts';
 import { record } from './tape.ts';
-import type { Tensor } from './tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 
 /** a + b with broadcasting. */
 export function add(a: Tensor, b: Tensor): Tensor {

@@ -4,7 +4,7 @@
 // inputs depend on no watched tensor, or when no tape is open at all.
 import { ShapeError } from '../gpu/errors.ts';
 import { add } from '../kernels/elementwise.ts';
-import { fill, keep, scope, Tensor } from './tensor.ts';
+import { fill, keep, scope, Tensor } from '../tensor/tensor.ts';
 
 /** Computes the input gradients of one recorded op from the gradient of its output. */
 export type Backward = (dy: Tensor) => (Tensor | null)[];

@@ -1,7 +1,7 @@
 // Random augmentation for training batches: per-image choices drawn on the host from a seeded
 // generator (so a run is reproducible), applied on the GPU in one pass (src/kernels/augment.ts).
 import { AUG, AUG_PARAMS, augment } from '../kernels/augment.ts';
-import { upload, type Tensor } from '../nn/tensor.ts';
+import { upload, type Tensor } from '../tensor/tensor.ts';
 
 export interface AugmentOptions {
   /** Mirror left–right with probability ½. */

@@ -3,7 +3,7 @@
 // NHWC; a batch is uploaded when it is used.
 import { ShapeError } from '../gpu/errors.ts';
 import type { FileSource } from '../io/files.ts';
-import { upload, type Tensor } from '../nn/tensor.ts';
+import { upload, type Tensor } from '../tensor/tensor.ts';
 import { rng } from '../nn/model-init.ts';
 import { platform } from '../platform/hooks.ts';
 import { readIdx } from './idx.ts';

@@ -5,7 +5,7 @@ import { ShapeError } from '../gpu/errors.ts';
 import type { Model } from '../nn/model.ts';
 import type { GraphNode } from '../nn/model-fold.ts';
 import * as ops from '../nn/ops.ts';
-import { scope, type Tensor } from '../nn/tensor.ts';
+import { scope, type Tensor } from '../tensor/tensor.ts';
 
 export interface SegmentOptions {
   /** Training mode (dropout active, trainable batch norms on batch statistics). */

@@ -20,4 +20,3 @@ export {
 export { triage, triageRecords, TRIAGE_THRESHOLDS, type Verdict, type TriageResult, type TriageNumbers, type TriageThresholds, type TriageOptions, type TriageRule } from './triage.ts';
 export { occlusionProbes, classProbs, backgroundOf, type OcclusionProbe } from './occlusion.ts';
 export { focusOf, densityRatio, regionArea, mapEmptiness, type Focus } from './triage-focus.ts';
-export { animations, animationFrames, sideBySide, encodeApng, type AnimationOptions } from './animation.ts';

@@ -6,7 +6,7 @@ import { scoreHead } from '../cam/targets.ts';
 import { regionMask, type Region } from '../cam/metrics/index.ts';
 import { ShapeError } from '../gpu/errors.ts';
 import type { Model } from '../nn/model.ts';
-import { scope, upload } from '../nn/tensor.ts';
+import { scope, upload } from '../tensor/tensor.ts';
 
 /** An image's true-class probabilities under occlusion (null where that region is unknown). */
 export interface OcclusionProbe {

@@ -2,7 +2,7 @@
 // and Nesterov), Adam and AdamW. Each step is one fused kernel per parameter (src/kernels/optim.ts).
 import { ShapeError } from '../gpu/errors.ts';
 import { optimStep, type OptimRule } from '../kernels/optim.ts';
-import { upload, zeros, type Tensor } from '../nn/tensor.ts';
+import { upload, zeros, type Tensor } from '../tensor/tensor.ts';
 
 export interface Optimizer {
   /** 'sgd', 'momentum', 'nesterov', 'adam' or 'adamw'. */

@@ -6,7 +6,7 @@ import type { CamLayerInfo, CamMethodName } from '../cam/types.ts';
 import type { Region } from '../cam/metrics/index.ts';
 import type { RgbaImage } from '../io/image.ts';
 import type { Model } from '../nn/model.ts';
-import type { Tensor } from '../nn/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 
 /** A class and its softmax probability. */
 export interface TopEntry {

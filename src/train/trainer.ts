@@ -9,7 +9,7 @@ import type { StoredLayer } from '../nn/layers/layer.ts';
 import type { Model } from '../nn/model.ts';
 import * as ops from '../nn/ops.ts';
 import { valueAndGrad } from '../nn/tape.ts';
-import { keep, upload, type Tensor } from '../nn/tensor.ts';
+import { keep, upload, type Tensor } from '../tensor/tensor.ts';
 import { augmentBatch, augments, type AugmentOptions } from './augment.ts';
 import { batchIndices, batchTensors, checkDataset, count, resolveFolder, rng, splitValidation, type Dataset } from './data.ts';
 import { inputKey, nodeOf, runFrom, runUpTo, segmentNodes } from './graph-run.ts';

@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cam } from '../../src/cam/index.ts';
 import type { Model } from '../../src/nn/model.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { inceptionV3, vgg19 } from '../../src/nn/zoo/index.ts';
 import { assertClose, gpu, randn, tf } from '../helpers.ts';
 import { heWeights } from '../nn/he-weights.ts';

@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cam, gradCam } from '../../src/cam/index.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { inceptionV3, vgg19 } from '../../src/nn/zoo/index.ts';
 import { fromTf, randomizeTf } from '../nn/keras-helpers.ts';
 import { assertClose, gpu, randn, tf } from '../helpers.ts';

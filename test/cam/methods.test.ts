@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cam, GUIDED_WARNING, smoothGradNoise, type CamMethodName } from '../../src/cam/index.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import type { Model } from '../../src/nn/model.ts';
 import { fromTf, randomizeTf } from '../nn/keras-helpers.ts';
 import { assertClose, gpu, randn, tf } from '../helpers.ts';

@@ -10,7 +10,7 @@ import { resizeMap, type MapLike } from '../../src/cam/metrics/maps.ts';
 import { energyPointingGame, pointingAccuracy, pointingGame, type Region } from '../../src/cam/metrics/pointing.ts';
 import { rank, spearman, ssim } from '../../src/cam/metrics/stats.ts';
 import { Model } from '../../src/nn/model.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn, ref, rng, tf } from '../helpers.ts';
 
 const s = suite('cam/metrics');

@@ -13,7 +13,7 @@ import { cam, type CamMethodName, type CamOptions, type CamResult } from '../../
 import { decodePng } from '../../src/io/image.ts';
 import { loadLayersModel } from '../../src/nn/loaders/index.ts';
 import type { Model } from '../../src/nn/model.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { gpu, tf } from '../helpers.ts';
 import { tfActsAndGrads, toTf } from './cam-helpers.ts';
 import { eigenProjection } from './eigen-ref.ts';

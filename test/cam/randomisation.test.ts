@@ -12,7 +12,7 @@ import type { StoredLayer } from '../../src/nn/layers/layer.ts';
 import { Model } from '../../src/nn/model.ts';
 import * as ops from '../../src/nn/ops.ts';
 import { valueAndGrad } from '../../src/nn/tape.ts';
-import { upload, type Tensor } from '../../src/nn/tensor.ts';
+import { upload, type Tensor } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, rng } from '../helpers.ts';
 
 const s = suite('cam/randomisation');

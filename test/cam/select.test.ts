@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { autoLayer, cam, resolveLayers, type CamMethodName } from '../../src/cam/index.ts';
 import { Model } from '../../src/nn/model.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { fashionCnn, inceptionV3, vgg16, vgg19 } from '../../src/nn/zoo/index.ts';
 import { gpu } from '../helpers.ts';
 import { smallCnn, tfl } from './cam-helpers.ts';

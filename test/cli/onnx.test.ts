@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadLayersModel } from '../../src/nn/loaders/index.ts';
 import { loadOnnxModel } from '../../src/nn/onnx/index.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { gpu, randn } from '../helpers.ts';
 import { fashionMnistDir, requireRealData, skimagePhoto } from '../real-data.ts';
 import { Builder } from '../nn/onnx-builder.ts';

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { sizeClass } from '../../src/gpu/pool.ts';
 import { DeviceLostError, GpuKernelError, ShapeError } from '../../src/gpu/errors.ts';
 import { Uniforms } from '../../src/kernels/program.ts';
-import { upload, empty } from '../../src/nn/tensor.ts';
+import { upload, empty } from '../../src/tensor/tensor.ts';
 import { Runtime } from '../../src/gpu/runtime.ts';
 import { gpu } from '../helpers.ts';
 

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { memoryFiles } from '../../src/io/files.ts';
 import { loadLayersModel } from '../../src/nn/loaders/index.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { BAD, fuzzBase, gpuStage } from '../../bench/fuzz.ts';
 import { classifyError, runCase, type Format, type Outcome } from '../../bench/fuzz-worker.ts';
 import { gpu } from '../helpers.ts';

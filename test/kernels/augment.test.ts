@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { AUG, AUG_PARAMS, augment } from '../../src/kernels/augment.ts';
 import { augmentBatch, augmentParams } from '../../src/train/augment.ts';
 import { rng } from '../../src/train/data.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn } from '../helpers.ts';
 
 const s = suite('kernels/augment');

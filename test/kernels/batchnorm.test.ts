@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { ShapeError } from '../../src/gpu/errors.ts';
 import { batchNorm, foldBatchNorm, foldBatchNormTensor } from '../../src/kernels/batchnorm.ts';
 import { conv2d } from '../../src/kernels/conv2d.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn, ref, tf } from '../helpers.ts';
 
 const s = suite('kernels/batchnorm');

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { camReduce, normalizeMaps, oneHotRows, repeatRows, type CamWeighting } from '../../src/kernels/cam.ts';
 import { channelRange, pickScores, powerIteration, scoreCamMasks, upsampledRange } from '../../src/kernels/cam-aux.ts';
 import { METHODS } from '../../src/cam/methods/index.ts';
-import { upload, zeros } from '../../src/nn/tensor.ts';
+import { upload, zeros } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn, ref, tf } from '../helpers.ts';
 
 const s = suite('kernels/cam');

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShapeError } from '../../src/gpu/errors.ts';
 import { concat, concatGrad, slice } from '../../src/kernels/concat.ts';
-import { upload, type Tensor } from '../../src/nn/tensor.ts';
+import { upload, type Tensor } from '../../src/tensor/tensor.ts';
 import { assertClose, finiteDiff, gpu, randn, ref, tf } from '../helpers.ts';
 
 const s = suite('kernels/concat-grad');

@@ -15,7 +15,7 @@ import {
 } from '../../src/kernels/conv2d-backward.ts';
 import { conv2d, conv2dOutputShape, type Conv2dOptions } from '../../src/kernels/conv2d.ts';
 import { ShapeError } from '../../src/gpu/errors.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, finiteDiff, gpu, randn, ref, tf } from '../helpers.ts';
 
 const s = suite('kernels/conv2d-backward');

@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { conv2d, conv2dOutputShape, conv2dWithTile, depthwiseConv2d, chooseConvTile, type ConvTile, type Conv2dOptions } from '../../src/kernels/conv2d.ts';
 import { ShapeError } from '../../src/gpu/errors.ts';
 import { ACTIVATIONS, type Activation } from '../../src/kernels/program.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn, ref, tf } from '../helpers.ts';
 
 const s = suite('kernels/conv2d');

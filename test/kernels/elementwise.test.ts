@@ -2,7 +2,7 @@
 // scalar ops and stand-alone activations.
 import { suite } from 'uvu';
 import { add, affine, activation, binary, type BinaryOp } from '../../src/kernels/elementwise.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn, ref, tf } from '../helpers.ts';
 
 const s = suite('kernels/elementwise');

@@ -14,7 +14,7 @@ import {
   meanSquaredError, meanSquaredErrorGrad, softmaxCrossEntropy, softmaxCrossEntropyGrad,
   sparseSoftmaxCrossEntropy, sparseSoftmaxCrossEntropyGrad,
 } from '../../src/kernels/losses.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, finiteDiff, gpu, randn, ref, rng, tf } from '../helpers.ts';
 
 const s = suite('kernels/losses');

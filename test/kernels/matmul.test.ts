@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { ShapeError } from '../../src/gpu/errors.ts';
 import { dense, matmul, MATMUL_TUNING } from '../../src/kernels/matmul.ts';
 import { ACTIVATIONS, type Activation } from '../../src/kernels/program.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn, ref, tf } from '../helpers.ts';
 
 const s = suite('kernels/matmul');

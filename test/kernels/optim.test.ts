@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { optimStep } from '../../src/kernels/optim.ts';
 import { adam, adamw, sgd, type Optimizer } from '../../src/train/optimizers.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn, tf } from '../helpers.ts';
 
 const s = suite('kernels/optim');

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { ShapeError } from '../../src/gpu/errors.ts';
 import { avgPool2d, globalAvgPool, globalMaxPool, maxPool2d, poolGeometry, type PoolPadding } from '../../src/kernels/pool.ts';
 import { avgPool2dGrad, globalAvgPoolGrad, globalMaxPoolGrad, maxPool2dGrad } from '../../src/kernels/pool-grad.ts';
-import { upload, type Tensor } from '../../src/nn/tensor.ts';
+import { upload, type Tensor } from '../../src/tensor/tensor.ts';
 import { assertClose, finiteDiff, gpu, randn, ref, rng, tf } from '../helpers.ts';
 
 const s = suite('kernels/pool-grad');

@@ -7,7 +7,7 @@ import { ShapeError } from '../../src/gpu/errors.ts';
 import {
   avgPool2d, globalAvgPool, globalMaxPool, maxPool2d, type PoolPadding,
 } from '../../src/kernels/pool.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn, ref, tf } from '../helpers.ts';
 
 const s = suite('kernels/pool');

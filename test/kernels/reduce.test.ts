@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copy, sum, sumToShape } from '../../src/kernels/reduce.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn, ref, tf } from '../helpers.ts';
 
 const s = suite('kernels/reduce');

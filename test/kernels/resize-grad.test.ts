@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShapeError } from '../../src/gpu/errors.ts';
 import { resizeBilinear, resizeBilinearGrad, type ResizeOptions } from '../../src/kernels/resize.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, finiteDiff, gpu, randn, ref, tf } from '../helpers.ts';
 
 const s = suite('kernels/resize-grad');

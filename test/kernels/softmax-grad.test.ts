@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShapeError } from '../../src/gpu/errors.ts';
 import { logSoftmax, logSoftmaxGrad, softmax, softmaxGrad } from '../../src/kernels/softmax.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, finiteDiff, gpu, randn, ref, tf } from '../helpers.ts';
 
 const s = suite('kernels/softmax-grad');

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShapeError } from '../../src/gpu/errors.ts';
 import { topk, topkHost } from '../../src/kernels/topk.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn, ref, rng, tf } from '../helpers.ts';
 
 const s = suite('kernels/topk');

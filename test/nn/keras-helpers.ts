@@ -5,7 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { Model } from '../../src/nn/model.ts';
 import * as ops from '../../src/nn/ops.ts';
 import { valueAndGrad } from '../../src/nn/tape.ts';
-import { upload, type Tensor } from '../../src/nn/tensor.ts';
+import { upload, type Tensor } from '../../src/tensor/tensor.ts';
 import type { StoredLayer } from '../../src/nn/layers/layer.ts';
 import { assertClose, randn, tf } from '../helpers.ts';
 

@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLayer, LayerConfigError, UnsupportedLayerError } from '../../src/nn/layers/index.ts';
 import { Model } from '../../src/nn/model.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn, rng, tf } from '../helpers.ts';
 import { compareWithTf, tfl, wrap } from './keras-helpers.ts';
 

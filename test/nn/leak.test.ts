@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import * as k from '../../src/kernels/index.ts';
 import * as ops from '../../src/nn/ops.ts';
 import { valueAndGrad } from '../../src/nn/tape.ts';
-import { scope, upload } from '../../src/nn/tensor.ts';
+import { scope, upload } from '../../src/tensor/tensor.ts';
 import { gpu, randn } from '../helpers.ts';
 
 const s = suite('nn/leak');

@@ -18,7 +18,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { float32ToHalf } from '../../src/nn/loaders/half.ts';
 import * as assert from 'uvu/assert';
 import type { Model } from '../../src/nn/model.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { randn, tf } from '../helpers.ts';
 
 export { tfl };

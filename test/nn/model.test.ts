@@ -8,7 +8,7 @@ import type { StoredLayer } from '../../src/nn/layers/layer.ts';
 import { Model } from '../../src/nn/model.ts';
 import * as ops from '../../src/nn/ops.ts';
 import { valueAndGrad } from '../../src/nn/tape.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn, tf } from '../helpers.ts';
 import { compareWithTf, fromTf, randomizeTf, tfl } from './keras-helpers.ts';
 

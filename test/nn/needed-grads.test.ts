@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../../src/nn/ops.ts';
 import { grads, valueAndGrad, watch } from '../../src/nn/tape.ts';
-import { upload, type Tensor } from '../../src/nn/tensor.ts';
+import { upload, type Tensor } from '../../src/tensor/tensor.ts';
 import type { DispatchSpec, Runtime } from '../../src/gpu/runtime.ts';
 import { assertClose, gpu, randn, ref, tf } from '../helpers.ts';
 

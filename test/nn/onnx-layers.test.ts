@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import { ChannelShuffle, ChannelSlice, Broadcast, HardSigmoid, HardSwish, PaddedMaxPool } from '../../src/nn/onnx/layers.ts';
 import type { StoredLayer } from '../../src/nn/layers/layer.ts';
 import { valueAndGrad } from '../../src/nn/tape.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn, ref, tf } from '../helpers.ts';
 
 const s = suite('nn/onnx-layers');

@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ort from 'onnxruntime-node';
 import { loadOnnxModel, OnnxLoadError } from '../../src/nn/onnx/index.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import protobuf from 'protobufjs';
 import { memoryFiles } from '../../src/io/files.ts';
 import { ONNX_PROTO } from '../../src/nn/onnx/onnx-proto.ts';

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { gradCam } from '../../src/cam/base.ts';
 import { loadOnnxModel } from '../../src/nn/onnx/index.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { gpu } from '../helpers.ts';
 import { requireRealData, skimageDataDir } from '../real-data.ts';
 import { compare, ortLogits, photos, readF32, references, torchAvailable, TORCHVISION, type Manifest } from './onnx-helpers.ts';

@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as ops from '../../src/nn/ops.ts';
 import { valueAndGrad } from '../../src/nn/tape.ts';
-import { upload, type Tensor } from '../../src/nn/tensor.ts';
+import { upload, type Tensor } from '../../src/tensor/tensor.ts';
 import type { Activation } from '../../src/kernels/program.ts';
 import { assertClose, gpu, randn, ref, tf } from '../helpers.ts';
 

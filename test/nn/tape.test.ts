@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import * as ops from '../../src/nn/ops.ts';
 import { sum } from '../../src/kernels/reduce.ts';
 import { grads, recordedOps, valueAndGrad, watch } from '../../src/nn/tape.ts';
-import { upload, type Tensor } from '../../src/nn/tensor.ts';
+import { upload, type Tensor } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn, ref, tf } from '../helpers.ts';
 
 const s = suite('nn/tape');

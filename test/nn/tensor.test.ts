@@ -2,7 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { add, relu, mulScalar } from '../../src/kernels/elementwise.ts';
-import { keep, scope, scopeAsync, upload, zeros, fill, Tensor } from '../../src/nn/tensor.ts';
+import { keep, scope, scopeAsync, upload, zeros, fill, Tensor } from '../../src/tensor/tensor.ts';
 import { gpu, randn } from '../helpers.ts';
 
 const s = suite('nn/tensor');

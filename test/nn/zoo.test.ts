@@ -8,7 +8,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Model } from '../../src/nn/model.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { fashionCnn, inceptionV3, vgg16, vgg19 } from '../../src/nn/zoo/index.ts';
 import { assertClose, gpu, randn, tf } from '../helpers.ts';
 import { heWeights } from './he-weights.ts';

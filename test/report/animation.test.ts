@@ -6,7 +6,7 @@ import UPNG from 'upng-js';
 import { BAR_COLOR, TRUE_BAR_COLOR, barLayout, barRowHeight } from '../../src/report/chart.ts';
 import { frameLayout, renderFrame, type FrameContent } from '../../src/report/frame.ts';
 import { defaultFont, type TextFont } from '../../src/report/text.ts';
-import { animationFrames, animations, encodeApng, sideBySide } from '../../src/train/animation.ts';
+import { animationFrames, animations, encodeApng, sideBySide } from '../../src/report/animation.ts';
 import type { CamHistory, ImageRecord } from '../../src/train/recorder.ts';
 import type { RgbaImage } from '../../src/io/image.ts';
 import { rng } from '../helpers.ts';

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import UPNG from 'upng-js';
 import { renderReport, toBase64 } from '../../src/report/html.ts';
 import { svgLineChart } from '../../src/report/chart.ts';
-import { encodeApng } from '../../src/train/animation.ts';
+import { encodeApng } from '../../src/report/animation.ts';
 import { triageRecords } from '../../src/train/triage.ts';
 import { canvas } from '../../src/report/raster.ts';
 

@@ -7,7 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Model } from '../../src/nn/model.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { loadFashionMnist, type Dataset } from '../../src/train/data.ts';
 import { occlusionProbes } from '../../src/train/occlusion.ts';
 import { adam } from '../../src/train/optimizers.ts';

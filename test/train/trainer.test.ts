@@ -7,7 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { memoryFiles, utf8 } from '../../src/io/files.ts';
 import { Model } from '../../src/nn/model.ts';
 import { fashionCnn } from '../../src/nn/zoo/index.ts';
-import { upload } from '../../src/nn/tensor.ts';
+import { upload } from '../../src/tensor/tensor.ts';
 import { loadFashionMnist, subset, type Dataset } from '../../src/train/data.ts';
 import { adam, sgd } from '../../src/train/optimizers.ts';
 import { cosine } from '../../src/train/schedules.ts';

@@ -3,7 +3,7 @@
 // with batched forward passes on the GPU, and report the curve and its area.
 import { ShapeError } from '../../gpu/errors.ts';
 import type { Model } from '../../nn/model.ts';
-import { Tensor, upload } from '../../nn/tensor.ts';
+import { Tensor, upload } from '../../tensor/tensor.ts';
 import { gaussianBlur, type BlurOptions } from './blur.ts';
 import { checkMap, resizeMap, type MapLike } from './maps.ts';
 

@@ -3,7 +3,7 @@
 // on does not explain the model. Re-initialise layers from the output down, re-explain, compare.
 import type { StoredLayer } from '../../nn/layers/layer.ts';
 import type { Model } from '../../nn/model.ts';
-import type { Tensor } from '../../nn/tensor.ts';
+import type { Tensor } from '../../tensor/tensor.ts';
 import { checkMap, minMaxNormalise, resizeMap, type MapLike } from './maps.ts';
 import { reinitLayerWeights } from './reinit.ts';
 import { spearman, ssim, type SsimOptions } from './stats.ts';

@@ -3,7 +3,7 @@
 import { ShapeError } from '../../gpu/errors.ts';
 import { ACTIVATIONS, type Activation } from '../../kernels/program.ts';
 import * as ops from '../ops.ts';
-import type { Tensor } from '../tensor.ts';
+import type { Tensor } from '../../tensor/tensor.ts';
 import type { LayerConfig, Shape } from './layer.ts';
 
 /** A config value camlight cannot honour (channels_first, an unknown activation, …). */

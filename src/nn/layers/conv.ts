@@ -1,7 +1,7 @@
 // Keras's convolution layers (Conv2D, DepthwiseConv2D, SeparableConv2D) on camlight's conv
 // kernels, with bias and activation fused into the kernel epilogue where the activation allows.
 import { conv2d as conv2dOp, depthwiseConv2d as depthwiseOp } from '../ops.ts';
-import type { Tensor } from '../tensor.ts';
+import type { Tensor } from '../../tensor/tensor.ts';
 import {
   activation, applyActivation, bool, channels, checkChannelsLast, convDim, fusable, int, LayerConfigError, layerWhere,
   oneInput, pair, padding, type LayerActivation,

@@ -3,7 +3,7 @@
 // that into a view so that freeing one never frees the other.
 import { ShapeError } from '../../gpu/errors.ts';
 import * as ops from '../ops.ts';
-import { upload, type Tensor } from '../tensor.ts';
+import { upload, type Tensor } from '../../tensor/tensor.ts';
 import {
   activation, applyActivation, checkChannelsLast, fmtShape, LayerConfigError, layerWhere, num, oneInput, type LayerActivation,
 } from './config.ts';

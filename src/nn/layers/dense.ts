@@ -3,8 +3,8 @@
 // as row chunks W_i:(K_i,U) and y = act(Σ_i x[:, K_i] · W_i + b), which stays differentiable.
 import { sizeClass } from '../../gpu/pool.ts';
 import * as ops from '../ops.ts';
-import { runtime } from '../runtime-global.ts';
-import { upload, type Tensor } from '../tensor.ts';
+import { runtime } from '../../tensor/runtime-global.ts';
+import { upload, type Tensor } from '../../tensor/tensor.ts';
 import { activation, applyActivation, bool, channels, fusable, int, oneInput, type LayerActivation } from './config.ts';
 import { StoredLayer, type CallContext, type LayerConfig, type Shape, type WeightSpec } from './layer.ts';
 

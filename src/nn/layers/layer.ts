@@ -1,7 +1,7 @@
 // The contract every Keras-compatible layer implements: its Keras class name and config, the
 // weights it expects (names and shapes in Keras order, so loaders can check files against it),
 // its output shape, and a forward built from differentiable ops (so the tape sees through it).
-import { upload, type Tensor } from '../tensor.ts';
+import { upload, type Tensor } from '../../tensor/tensor.ts';
 
 /** A shape with the batch (and any unknown) dimension as null, as Keras writes it. */
 export type Shape = (number | null)[];

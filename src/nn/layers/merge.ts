@@ -2,7 +2,7 @@
 // Concatenate (Inception's mixed blocks), Add (residual connections) and Multiply (gates).
 import { ShapeError } from '../../gpu/errors.ts';
 import * as ops from '../ops.ts';
-import type { Tensor } from '../tensor.ts';
+import type { Tensor } from '../../tensor/tensor.ts';
 import { fmtShape, layerWhere } from './config.ts';
 import { StoredLayer, type CallContext, type LayerConfig, type Shape, type WeightSpec } from './layer.ts';
 

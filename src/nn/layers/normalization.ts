@@ -3,7 +3,7 @@
 import { ShapeError } from '../../gpu/errors.ts';
 import { updateMovingStats } from '../../kernels/batchnorm-train.ts';
 import * as ops from '../ops.ts';
-import type { Tensor } from '../tensor.ts';
+import type { Tensor } from '../../tensor/tensor.ts';
 import { bool, channels, LayerConfigError, layerWhere, num, oneInput } from './config.ts';
 import { StoredLayer, type CallContext, type LayerConfig, type Shape, type WeightSpec } from './layer.ts';
 

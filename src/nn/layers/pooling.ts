@@ -1,7 +1,7 @@
 // Keras's pooling layers: windowed max/average pooling and the global poolings that end most
 // classifier backbones (Inception's avg_pool, VGG's pooling='avg'|'max' head).
 import * as ops from '../ops.ts';
-import type { Tensor } from '../tensor.ts';
+import type { Tensor } from '../../tensor/tensor.ts';
 import { bool, channels, checkChannelsLast, convDim, oneInput, pair, padding } from './config.ts';
 import { StoredLayer, type CallContext, type LayerConfig, type Shape, type WeightSpec } from './layer.ts';
 

@@ -4,7 +4,7 @@
 // built from differentiable ops, so its backward is those ops' rules (checked in the tests).
 import { ShapeError } from '../../gpu/errors.ts';
 import * as ops from '../ops.ts';
-import { keep, upload, type Tensor } from '../tensor.ts';
+import { keep, upload, type Tensor } from '../../tensor/tensor.ts';
 import { fmtShape, LayerConfigError, layerWhere, num, oneInput, pair } from '../layers/config.ts';
 import { StoredLayer, type CallContext, type LayerConfig, type Shape, type WeightSpec } from '../layers/layer.ts';
 

@@ -2,10 +2,10 @@
 // epoch: CAM overlay, epoch, top-3 bars), and two models side by side, frames aligned by epoch.
 import type { RgbaImage } from '../io/image.ts';
 import { encodeApng } from '../io/png-encode.ts';
-import { renderFrame, type FrameOptions } from '../report/frame.ts';
-import { canvas, paste } from '../report/raster.ts';
-import { defaultFont, type TextFont } from '../report/text.ts';
-import type { CamHistory } from './recorder.ts';
+import { renderFrame, type FrameOptions } from './frame.ts';
+import { canvas, paste } from './raster.ts';
+import { defaultFont, type TextFont } from './text.ts';
+import type { CamHistory } from '../train/recorder.ts';
 
 export interface AnimationOptions extends FrameOptions {
   /** Milliseconds per frame (default 600). */
