@@ -5,8 +5,8 @@
 // to Grad-CAM (camlight only, batch 1).
 import { autoLayer, cam, layerInfo, type CamLayerInfo, type CamMethodName, type CamOptions } from '../src/cam/index.ts';
 import type { Model } from '../src/nn/model.ts';
-import { init } from '../src/nn/runtime-global.ts';
-import { upload } from '../src/nn/tensor.ts';
+import { init } from '../src/tensor/runtime-global.ts';
+import { upload } from '../src/tensor/tensor.ts';
 import { inceptionV3, vgg19 } from '../src/nn/zoo/index.ts';
 import { tfCamModel, tfGradCam, type TfCamModel } from './cam-tfjs.ts';
 import type { Suite, SuiteOptions, System } from './index.ts';

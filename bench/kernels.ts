@@ -4,8 +4,8 @@
 // TensorFlow.js peers on the same adapter, each output checked against a reference before it is timed.
 import { conv2d } from '../src/kernels/conv2d.ts';
 import { matmul } from '../src/kernels/matmul.ts';
-import { init } from '../src/nn/runtime-global.ts';
-import { upload, type Tensor } from '../src/nn/tensor.ts';
+import { init } from '../src/tensor/runtime-global.ts';
+import { upload, type Tensor } from '../src/tensor/tensor.ts';
 import type { Suite, SuiteOptions, System } from './index.ts';
 import { FP32_TOLERANCE, describeTolerance, mismatch, planFor, timeLaunches, timingRecord, uniform, type Timing } from './measure.ts';
 import { describePeer, tf, usePeer, type Peer } from './peers.ts';

@@ -3,8 +3,8 @@
 // architecture, same seeded weights), each output checked against tfjs-wasm before it is timed,
 // and camlight's peak GPU memory during a forward against weights + two largest activations + 10 %.
 import type { Model } from '../src/nn/model.ts';
-import { init } from '../src/nn/runtime-global.ts';
-import { upload, type Tensor } from '../src/nn/tensor.ts';
+import { init } from '../src/tensor/runtime-global.ts';
+import { upload, type Tensor } from '../src/tensor/tensor.ts';
 import { inceptionV3, vgg19 } from '../src/nn/zoo/index.ts';
 import type { Suite, SuiteOptions, System } from './index.ts';
 import { describeTolerance, mismatch, timeCalls, timingRecord, uniform, type Tolerance } from './measure.ts';

@@ -4,9 +4,9 @@
 // run; camlight's Grad-CAM latency and its ratio to the forward. Every output is checked against
 // PyTorch's logits (1e-4 of the logit range) before anything is timed.
 import { gradCam } from '../src/cam/base.ts';
-import { init } from '../src/nn/runtime-global.ts';
+import { init } from '../src/tensor/runtime-global.ts';
 import { loadOnnxModel } from '../src/nn/onnx/index.ts';
-import { upload } from '../src/nn/tensor.ts';
+import { upload } from '../src/tensor/tensor.ts';
 import { compare, ort, ortSession, photos, readF32, references, torchAvailable } from '../test/nn/onnx-helpers.ts';
 import type { Suite, SuiteOptions } from './index.ts';
 import { planFor, timeLaunches } from './measure.ts';

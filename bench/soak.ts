@@ -7,7 +7,7 @@ import { overlayPng } from '../src/cam/overlay.ts';
 import { prepareTensor } from '../src/cam/prepare.ts';
 import { decodeImage, encodePng } from '../src/io/image.ts';
 import { fashionCnn } from '../src/nn/zoo/index.ts';
-import { init } from '../src/nn/runtime-global.ts';
+import { init } from '../src/tensor/runtime-global.ts';
 import { adam } from '../src/train/optimizers.ts';
 import { train } from '../src/train/trainer.ts';
 import type { Dataset } from '../src/train/data.ts';

@@ -7,8 +7,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Model } from '../src/nn/model.ts';
-import { init } from '../src/nn/runtime-global.ts';
-import { upload } from '../src/nn/tensor.ts';
+import { init } from '../src/tensor/runtime-global.ts';
+import { upload } from '../src/tensor/tensor.ts';
 import { fashionCnn } from '../src/nn/zoo/index.ts';
 import {
   adam, CamRecorder, classProbs, cueMask, evaluate, injectShortcut, loadFashionMnist, occlusionProbes, silhouetteMask, train, triage,

@@ -8,8 +8,8 @@
 // Timing: `reps` launches in one submission + one read, per round; best round / reps (median in parentheses).
 import '../src/platform/node.ts'; // Node's platform hooks: Dawn, files on disk, h5wasm (see src/platform)
 import { conv2dInputGradWithTile, conv2dWeightGradWithTile, type InputGradTile, type WeightGradTile } from '../src/kernels/conv2d-backward.ts';
-import { init } from '../src/nn/runtime-global.ts';
-import { upload, type Tensor } from '../src/nn/tensor.ts';
+import { init } from '../src/tensor/runtime-global.ts';
+import { upload, type Tensor } from '../src/tensor/tensor.ts';
 import { uniform } from './measure.ts';
 import { tf, usePeer } from './peers.ts';
 

@@ -10,8 +10,8 @@
 // divided by reps is the per-conv time (the median follows in parentheses; the machine is shared).
 // camlight waits with its calibrated sleep (src/gpu/wait.ts); tfjs-webgpu is timed the plain way (await data()).
 import { conv2dWithTile, conv2dOutputShape, type ConvTile } from '../src/kernels/conv2d.ts';
-import { init } from '../src/nn/runtime-global.ts';
-import { upload, type Tensor } from '../src/nn/tensor.ts';
+import { init } from '../src/tensor/runtime-global.ts';
+import { upload, type Tensor } from '../src/tensor/tensor.ts';
 import { nodeGpu } from '../src/gpu/node-adapter.ts';
 
 const VGG: Record<string, [hw: number, c: number, k: number, count: number]> = {

@@ -7,8 +7,8 @@
 import '../src/platform/node.ts'; // Node's platform hooks: Dawn, files on disk, h5wasm (see src/platform)
 import { dense, matmul, MATMUL_TUNING } from '../src/kernels/matmul.ts';
 import type { MatmulTile } from '../src/kernels/matmul-wgsl.ts';
-import { init } from '../src/nn/runtime-global.ts';
-import { upload, type Tensor } from '../src/nn/tensor.ts';
+import { init } from '../src/tensor/runtime-global.ts';
+import { upload, type Tensor } from '../src/tensor/tensor.ts';
 import { median } from './measure.ts';
 import { tf, usePeer } from './peers.ts';
 
