@@ -35,6 +35,21 @@ export interface RuntimeOptions extends AcquireOptions {
    * that fails (slower: one submission per kernel). Defaults to the CAMLIGHT_DEBUG variable.
    */
   debug?: boolean;
+  /**
+   * Which tile tables the kernels use: 'cpu' for adapters that run shaders on CPU cores
+   * (lavapipe, SwiftShader, WARP: wide SIMD lanes, no gain from workgroup memory), 'gpu' for the
+   * rest. Detected from the adapter's name; set it to run the other class's kernels (tests do,
+   * to check the GPU kernels' results on lavapipe).
+   */
+  adapterClass?: AdapterClass;
+}
+
+/** The family of tile tables and kernel variants that suits an adapter (see RuntimeOptions). */
+export type AdapterClass = 'cpu' | 'gpu';
+
+/** 'cpu' for adapters that run shaders on CPU cores, from the adapter's name; else 'gpu'. */
+export function adapterClassOf(adapterName: string): AdapterClass {
+  return /llvmpipe|lavapipe|swiftshader|warp|\bcpu\b/i.test(adapterName) ? 'cpu' : 'gpu';
 }
 
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment is at most 256 on every adapter
@@ -60,13 +75,17 @@ export class Runtime {
   private waiter = new Waiter();
   /** Dispatches encoded since creation; a cheap counter for tests of what a code path launches. */
   dispatchCount = 0;
+  /** The kernel family for this adapter (RuntimeOptions.adapterClass); kernels choose tiles by it. */
+  readonly adapterClass: AdapterClass;
 
   private constructor(
     readonly device: GPUDevice,
     readonly adapterName: string,
     readonly debug: boolean,
     private keepAlive: unknown,
+    adapterClass?: AdapterClass,
   ) {
+    this.adapterClass = adapterClass ?? adapterClassOf(adapterName);
     this.limits = device.limits;
     this.features = device.features as ReadonlySet<string>;
     this.pool = new BufferPool(device, this.limits.maxBufferSize);
@@ -95,7 +114,7 @@ export class Runtime {
   static async create(opts: RuntimeOptions = {}): Promise<Runtime> {
     const h = await requestAdapterDevice(opts);
     const debug = opts.debug ?? readEnv('CAMLIGHT_DEBUG') === '1';
-    return new Runtime(h.device, h.name, debug, h.gpu);
+    return new Runtime(h.device, h.name, debug, h.gpu, opts.adapterClass);
   }
 
   /**

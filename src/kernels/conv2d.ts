@@ -12,9 +12,9 @@ import { DEPTHWISE_WGX, depthwiseProgram, depthwiseUniforms } from './conv2d-dep
 export { conv2dOutputShape, type Conv2dGeometry, type Conv2dOptions, type Pads } from './conv2d-geometry.ts';
 export { type ConvTile } from './conv2d-gemm.ts';
 
-/** True for adapters that run shaders on CPU cores (SIMD lanes, no benefit from workgroup memory). */
+/** True for adapters that run shaders on CPU cores (the runtime's adapter class, see RuntimeOptions). */
 export function isCpuAdapter(rt: Runtime): boolean {
-  return /llvmpipe|lavapipe|swiftshader|warp|cpu/i.test(rt.adapterName);
+  return rt.adapterClass === 'cpu';
 }
 
 /**

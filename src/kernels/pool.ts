@@ -2,7 +2,7 @@
 // poolings that end most classifier backbones (GAP/GMP before the dense head).
 import { ShapeError } from '../gpu/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
+import { defineProgram, grid1d, launch, shapeStr, storageDecls, uniformDecl } from './program.ts';
 
 /** 'valid', 'same' (TensorFlow's split: the extra pixel goes bottom/right) or [[top,bottom],[left,right]]. */
 export type PoolPadding = 'valid' | 'same' | [[number, number], [number, number]];
@@ -60,20 +60,21 @@ export function poolGeometry(op: string, xShape: readonly number[], opts: PoolOp
   return { kh, kw, sh, sw, pt, pl, oh, ow };
 }
 
+/** Per-call values of a windowed pooling; C counts vec4s when the program is vectorised. */
+const PoolU = uniformDecl({
+  total: 'u32', nwgx: 'u32', H: 'u32', W: 'u32', C: 'u32', OH: 'u32', OW: 'u32',
+  kh: 'u32', kw: 'u32', sh: 'u32', sw: 'u32', pt: 'u32', pl: 'u32',
+}, 'pool');
+
 // x:(N,H,W,C) y:(N,OH,OW,C); one invocation per output (vec4 of channels when C % 4 == 0).
 // Padded positions are skipped: max ignores them, avg divides by the in-bounds count (TF).
-function poolProgram(kind: 'max' | 'avg', vec: boolean) {
+const poolProgram = (kind: 'max' | 'avg', vec: boolean) => defineProgram(`pool.${kind}`, { kind, vec }, ({ kind, vec }) => {
   const T = vec ? 'vec4<f32>' : 'f32';
   return {
-    name: `pool.${kind}`,
-    key: vec ? 'vec4' : 'f32',
     inputs: 1,
     outputs: 1,
     code: () => `
-${uniformStruct([
-  ['total', 'u32'], ['nwgx', 'u32'], ['H', 'u32'], ['W', 'u32'], ['C', 'u32'], ['OH', 'u32'], ['OW', 'u32'],
-  ['kh', 'u32'], ['kw', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['pt', 'u32'], ['pl', 'u32'],
-])}
+${PoolU.wgsl}
 ${storageDecls([['X', T]], [['Y', T]])}
 // x:(N,H,W,C) y:(N,OH,OW,C), C counted in ${vec ? 'vec4s' : 'floats'}
 @compute @workgroup_size(${WG})
@@ -105,7 +106,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   Y[i] = ${kind === 'max' ? 'acc' : 'acc / f32(max(count, 1u))'};
 }`,
   };
-}
+});
 
 function pool(kind: 'max' | 'avg', x: Tensor, opts: PoolOptions): Tensor {
   const op = `${kind}Pool2d`;
@@ -117,7 +118,7 @@ function pool(kind: 'max' | 'avg', x: Tensor, opts: PoolOptions): Tensor {
   const outShape = [N, g.oh, g.ow, C];
   if (total === 0) return launchEmpty(x, outShape);
   const [gx, gy] = grid1d(Math.ceil(total / WG), x.runtime);
-  const u = new Uniforms().u32(total, gx, H, W, cv, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl);
+  const u = PoolU.pack({ total, nwgx: gx, H, W, C: cv, OH: g.oh, OW: g.ow, kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, pt: g.pt, pl: g.pl });
   return launch({
     program: poolProgram(kind, vec), inputs: [x], outShape, uniforms: u, workgroups: [gx, gy],
     shapes: `${shapeStr('x', x.shape)} window:${g.kh}x${g.kw} strides:${g.sh}x${g.sw} y:(${outShape.join(',')})`,
@@ -151,16 +152,16 @@ export function avgPool2d(x: Tensor, opts: PoolOptions): Tensor {
   return pool('avg', x, opts);
 }
 
+const GlobalU = uniformDecl({ total: 'u32', nwgx: 'u32', HW: 'u32', C: 'u32' }, 'global pool');
+
 // x:(N,H,W,C) y:(N,C); one invocation per (n, channel or vec4 of channels), looping over H·W.
-function globalProgram(kind: 'max' | 'avg', vec: boolean) {
+const globalProgram = (kind: 'max' | 'avg', vec: boolean) => defineProgram(`pool.global-${kind}`, { kind, vec }, ({ kind, vec }) => {
   const T = vec ? 'vec4<f32>' : 'f32';
   return {
-    name: `pool.global-${kind}`,
-    key: vec ? 'vec4' : 'f32',
     inputs: 1,
     outputs: 1,
     code: () => `
-${uniformStruct([['total', 'u32'], ['nwgx', 'u32'], ['HW', 'u32'], ['C', 'u32']])}
+${GlobalU.wgsl}
 ${storageDecls([['X', T]], [['Y', T]])}
 // x:(N,H,W,C) y:(N,C), C counted in ${vec ? 'vec4s' : 'floats'}
 @compute @workgroup_size(${WG})
@@ -176,7 +177,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   Y[i] = ${kind === 'max' ? 'acc' : 'acc / f32(u.HW)'};
 }`,
   };
-}
+});
 
 function globalPool(kind: 'max' | 'avg', x: Tensor): Tensor {
   const op = `global${kind === 'max' ? 'Max' : 'Avg'}Pool`;
@@ -190,7 +191,7 @@ function globalPool(kind: 'max' | 'avg', x: Tensor): Tensor {
   const [gx, gy] = grid1d(Math.ceil(total / WG), x.runtime);
   return launch({
     program: globalProgram(kind, vec), inputs: [x], outShape: [N, C],
-    uniforms: new Uniforms().u32(total, gx, H * W, cv), workgroups: [gx, gy],
+    uniforms: GlobalU.pack({ total, nwgx: gx, HW: H * W, C: cv }), workgroups: [gx, gy],
     shapes: `${shapeStr('x', x.shape)} y:(${N},${C})`, cost: (x.size + N * C) * 4,
   });
 }

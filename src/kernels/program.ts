@@ -36,6 +36,76 @@ export class Uniforms {
   }
 }
 
+/** The scalar types a uniform field may have (4 bytes each, so WGSL's uniform layout stays trivial). */
+export type UniformType = 'i32' | 'u32' | 'f32';
+
+/**
+ * A kernel's uniform struct declared once, by name: `wgsl` is the struct and its binding (group 0,
+ * binding 0, variable `u`), `pack` writes the values in the same order. Declaring
+ *
+ *     const U = uniformDecl({ total: 'u32', H: 'u32', alpha: 'f32' });
+ *
+ * gives `U.wgsl` for the shader and `U.pack({ total, H, alpha })` for the launch; a missing or
+ * non-finite value throws with the kernel and field named, an extra one is a type error.
+ */
+export interface UniformDecl<F extends Record<string, UniformType>> {
+  readonly fields: F;
+  readonly wgsl: string;
+  pack(values: { readonly [K in keyof F]: number }): ArrayBuffer;
+}
+
+export function uniformDecl<const F extends Record<string, UniformType>>(fields: F, kernel = 'kernel'): UniformDecl<F> {
+  const entries = Object.entries(fields) as [string, UniformType][];
+  const wgsl = uniformStruct(entries);
+  return {
+    fields,
+    wgsl,
+    pack(values) {
+      // Uniform structs are padded to 16 bytes.
+      const buf = new ArrayBuffer(Math.max(16, Math.ceil((entries.length * 4) / 16) * 16));
+      const dv = new DataView(buf);
+      entries.forEach(([name, t], k) => {
+        const v = (values as Record<string, number>)[name];
+        if (typeof v !== 'number' || !Number.isFinite(v)) {
+          throw new ShapeError(`${kernel}: uniform '${name}' is ${String(v)}; every field of the struct needs a finite number`);
+        }
+        if (t === 'f32') dv.setFloat32(4 * k, v, true);
+        else if (t === 'i32') dv.setInt32(4 * k, v, true);
+        else dv.setUint32(4 * k, v, true);
+      });
+      return buf;
+    },
+  };
+}
+
+/** Values a program's specification may hold: whatever the WGSL generator reads to write the text. */
+export type SpecValue = string | number | boolean | null | undefined | readonly SpecValue[] | { readonly [k: string]: SpecValue };
+
+/** A stable text for a specification: object keys sorted, so equal specifications give equal keys. */
+export function specKey(spec: SpecValue): string {
+  if (Array.isArray(spec)) return `[${spec.map(specKey).join(',')}]`;
+  if (spec !== null && typeof spec === 'object') {
+    const o = spec as { readonly [k: string]: SpecValue };
+    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${k}:${specKey(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(spec) ?? 'undefined';
+}
+
+/**
+ * A kernel variant whose pipeline-cache key is derived from the whole specification its generator
+ * reads: the generator receives only `spec`, so no choice baked into the text can be left out of
+ * the key (a hand-written key that forgot one would silently reuse a stale pipeline).
+ */
+export function defineProgram<S extends { readonly [k: string]: SpecValue }>(
+  name: string,
+  spec: S,
+  make: (spec: S) => { inputs: number; outputs: number; code: () => string },
+): ProgramSource {
+  const frozen = Object.freeze({ ...spec }) as S;
+  const { inputs, outputs, code } = make(frozen);
+  return { name, key: specKey(frozen), inputs, outputs, code };
+}
+
 /** The WGSL struct declaration matching a Uniforms built with the same names in order. */
 export function uniformStruct(fields: [name: string, type: 'i32' | 'u32' | 'f32'][]): string {
   return `struct U {\n${fields.map(([n, t]) => `  ${n}: ${t},`).join('\n')}\n}\n@group(0) @binding(0) var<uniform> u: U;\n`;
@@ -67,7 +137,8 @@ export interface LaunchSpec {
   program: ProgramSource;
   inputs: Tensor[];
   outShape: readonly number[];
-  uniforms: Uniforms;
+  /** Packed values (UniformDecl.pack) or the positional builder (being replaced by uniformDecl). */
+  uniforms: Uniforms | ArrayBuffer;
   workgroups: [number, number?, number?];
   /** Shapes for error messages; defaults to the inputs' and output's shapes. */
   shapes?: string;
@@ -89,7 +160,7 @@ export function launch(spec: LaunchSpec): Tensor {
       program: spec.program,
       inputs: spec.inputs.map((t) => ({ buffer: t.buffer })),
       outputs: [{ buffer: out.buffer }],
-      uniforms: spec.uniforms.buffer(),
+      uniforms: spec.uniforms instanceof ArrayBuffer ? spec.uniforms : spec.uniforms.buffer(),
       workgroups: spec.workgroups,
       shapes,
       cost: spec.cost ?? spec.inputs.reduce((a, t) => a + t.byteLength, out.byteLength),
