@@ -1,5 +1,5 @@
 // Entry point of `npm run bench [-- suite ...] [--quick] [--budget S] [--only a,b] [--match a,b] [--wait sleep|spin] [--out FILE]`:
-// runs the named suites (all when none is named) one after another and exits non-zero when any
+// runs the named suites (the speed suites when none is named) one after another and exits non-zero when any
 // output failed its check; `npm run bench -- compare A.json B.json` and `npm run bench -- report`
 // read results files instead (bench/compare.ts, bench/report.ts).
 //
@@ -66,10 +66,19 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   onnx: async () => (await import('./onnx.ts')).suite,
 };
 
+/**
+ * What `npm run bench` runs when no suite is named: the speed comparisons with TensorFlow.js a
+ * kernel author reruns between two edits (about 25 minutes idle on a 2-core lavapipe machine).
+ * triage (a detector experiment that trains models), onnx (needs the exported torchvision
+ * models), fuzz and soak (robustness: thousands of mutated files, thousands of images) take far
+ * longer and measure other things, so they run when named.
+ */
+export const DEFAULT_SUITES = ['kernels', 'models', 'cam', 'train'] as const;
+
 export const USAGE = `usage: npm run bench [-- <suite>...] [--quick] [--budget S] [--only ${SYSTEMS.join(',')}] [--wait sleep|spin] [--match a,b] [--out FILE]
        npm run bench -- compare BEFORE.json AFTER.json [--system camlight]
        npm run bench -- report [--markdown] [FILE...]
-suites: ${Object.keys(SUITES).join(', ')} (all when none is named)
+suites: ${Object.keys(SUITES).join(', ')} (${DEFAULT_SUITES.join(', ')} when none is named)
   --quick   fewer shapes and samples (a smoke run)
   --budget  seconds of timed samples per measurement (each suite has a default; a slow system gets
             fewer samples, at least one; every output is checked before it is timed whatever the budget)
@@ -115,7 +124,7 @@ export function parseArgs(argv: string[]): { suites: string[]; opts: BenchOption
     else suites.push(a);
   }
   if (opts.out && suites.length !== 1) throw new Error(`--out names one results file: name exactly one suite with it\n${USAGE}`);
-  return { suites: suites.length ? suites : Object.keys(SUITES), opts };
+  return { suites: suites.length ? suites : [...DEFAULT_SUITES], opts };
 }
 
 /**

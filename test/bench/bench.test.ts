@@ -129,6 +129,13 @@ s('bad --budget values and --out with several suites are refused with the reason
   assert.throws(() => parseArgs(['kernels', 'models', '--out', 'x.json']), /exactly one suite/);
 });
 
+s('no suite named runs the speed suites; the long experiments run when named', () => {
+  assert.equal(parseArgs([]).suites, ['kernels', 'models', 'cam', 'train']);
+  assert.equal(parseArgs(['--quick']).suites, ['kernels', 'models', 'cam', 'train']);
+  assert.equal(parseArgs(['fuzz', 'soak']).suites, ['fuzz', 'soak']);
+  assert.throws(() => parseArgs(['kernals']), /unknown suite 'kernals'/);
+});
+
 s('relativeNoise is the standard error of the median over the median (hand-worked)', () => {
   // mean 10, s = √(2/3) = 0.8165, 1.2533·s/√4 = 0.5117, median 10.
   assert.ok(Math.abs(relativeNoise([10, 11, 9, 10])! - 0.05117) < 1e-4);
