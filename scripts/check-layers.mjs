@@ -20,24 +20,35 @@ export const LAYERS = [
   ['kernels'],
   ['nn'],
   ['cam'],
-  ['train'],
-  ['report'],
+  ['train', 'report'],
   ['cli', 'platform', 'index.ts'],
 ];
+
+/**
+ * Keys of one layer that must not import each other either: training computes histories and
+ * verdicts, the report draws them through its own view types (report/views.ts), and only the
+ * CLI joins the two.
+ */
+export const APART = [['train', 'report']];
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = path.join(root, 'src');
 
-/** The layer index of a file under src/, or -1 when no layer names it. */
-export function layerOf(rel) {
-  let best = -1, bestLen = -1;
+/** The layer index of a file under src/ and the LAYERS key that placed it; layer -1 when no layer names it. */
+export function placeOf(rel) {
+  let layer = -1, key = '';
   LAYERS.forEach((keys, i) => {
     for (const k of keys) {
       const hit = rel === k || rel.startsWith(k + '/');
-      if (hit && k.length > bestLen) { best = i; bestLen = k.length; }
+      if (hit && k.length > key.length) { layer = i; key = k; }
     }
   });
-  return best;
+  return { layer, key };
+}
+
+/** The layer index of a file under src/, or -1 when no layer names it. */
+export function layerOf(rel) {
+  return placeOf(rel).layer;
 }
 
 export function sourceFiles(dir = src) {
@@ -64,13 +75,18 @@ export function importEdges() {
   return edges;
 }
 
-export function violations() {
+/** The edges (default: the tree's own) that point up, leave the layers, or join two APART keys. */
+export function violations(edges = importEdges()) {
   const bad = [];
-  for (const e of importEdges()) {
-    const a = layerOf(e.from), b = layerOf(e.to);
+  for (const e of edges) {
+    const from = placeOf(e.from), to = placeOf(e.to);
+    const a = from.layer, b = to.layer;
     if (a < 0) bad.push({ ...e, why: `src/${e.from} is in no layer: add its folder to LAYERS in scripts/check-layers.mjs` });
     else if (b < 0) bad.push({ ...e, why: `src/${e.to} is in no layer (imported by src/${e.from})` });
     else if (b > a) bad.push({ ...e, why: `src/${e.from} (layer ${LAYERS[a].join('/')}) imports src/${e.to} (layer ${LAYERS[b].join('/')}, above it)` });
+    else if (from.key !== to.key && APART.some((g) => g.includes(from.key) && g.includes(to.key))) {
+      bad.push({ ...e, why: `src/${e.from} (${from.key}) imports src/${e.to} (${to.key}); ${from.key} and ${to.key} stay apart (APART in scripts/check-layers.mjs)` });
+    }
   }
   return bad;
 }

@@ -1,5 +1,6 @@
 // The import-direction check (scripts/check-layers.mjs) on the real tree, plus its control: the
-// same rules flag an upward import and a file in no layer, so a green result means something.
+// same rules flag an upward import, a file in no layer and an import between folders kept apart
+// (report and train), so a green result means something.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 // @ts-expect-error plain .mjs script without types
@@ -27,6 +28,18 @@ s('control: an upward import and an unknown folder are flagged by the same rules
   assert.ok(layerOf('platform/hooks.ts') < layerOf('platform/node.ts'), 'the more specific entry wins');
   assert.is(layerOf('nowhere/x.ts'), -1);
   assert.ok(LAYERS.length >= 8);
+});
+
+s('control: report and train stay apart in both directions; within one folder, and from the CLI, imports pass', () => {
+  const edge = (from: string, to: string) => ({ from, to, spec: `./${to}` });
+  const whys = (from: string, to: string) => (violations([edge(from, to)]) as { why: string }[]).map((v) => v.why);
+  assert.match(whys('report/html.ts', 'train/triage.ts').join(), /report and train stay apart/);
+  assert.match(whys('train/recorder.ts', 'report/animation.ts').join(), /train and report stay apart/);
+  assert.match(whys('train/trainer.ts', 'cli/train.ts').join(), /above it/);
+  assert.equal(whys('report/html.ts', 'report/views.ts'), []);
+  assert.equal(whys('report/views.ts', 'cam/overlay.ts'), []);
+  assert.equal(whys('cli/train.ts', 'report/html.ts'), []);
+  assert.equal(whys('cli/train.ts', 'train/triage.ts'), []);
 });
 
 s.run();

@@ -5,7 +5,7 @@ import { encodeApng } from '../io/png-encode.ts';
 import { renderFrame, type FrameOptions } from './frame.ts';
 import { canvas, paste } from './raster.ts';
 import { defaultFont, type TextFont } from './text.ts';
-import type { CamHistory } from '../train/recorder.ts';
+import type { HistoryView } from './views.ts';
 
 export interface AnimationOptions extends FrameOptions {
   /** Milliseconds per frame (default 600). */
@@ -21,7 +21,7 @@ export interface AnimationOptions extends FrameOptions {
  * @example
  *   const frames = await animationFrames(recorder.history, 0);   // RgbaImage[]
  */
-export async function animationFrames(h: CamHistory, i: number, opts: AnimationOptions = {}, title?: string): Promise<RgbaImage[]> {
+export async function animationFrames(h: HistoryView, i: number, opts: AnimationOptions = {}, title?: string): Promise<RgbaImage[]> {
   const t = h.tracked[i];
   const image = h.display[i];
   if (!t || !image) throw new RangeError(`animation: no tracked image ${i} (the history tracks ${h.tracked.length}, with ${h.display.length} display images)`);
@@ -40,7 +40,7 @@ export async function animationFrames(h: CamHistory, i: number, opts: AnimationO
  *   const pngs = await animations(recorder.history);
  *   pngs.forEach((p, i) => writeFileSync(`animations/${i}.png`, p));
  */
-export async function animations(h: CamHistory, opts: AnimationOptions = {}): Promise<Uint8Array[]> {
+export async function animations(h: HistoryView, opts: AnimationOptions = {}): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
   for (let i = 0; i < h.tracked.length; i++) out.push(encodeApng(await animationFrames(h, i, opts), delays(h.epochs.length, opts)));
   return out;
@@ -57,7 +57,7 @@ function delays(n: number, o: AnimationOptions): number[] {
  * @example
  *   const pngs = await sideBySide(inception.history, vgg.history, ['Inception', 'VGG-19']);
  */
-export async function sideBySide(a: CamHistory, b: CamHistory, labels: [string, string], opts: AnimationOptions = {}): Promise<Uint8Array[]> {
+export async function sideBySide(a: HistoryView, b: HistoryView, labels: [string, string], opts: AnimationOptions = {}): Promise<Uint8Array[]> {
   if (a.tracked.length !== b.tracked.length) throw new RangeError(`sideBySide: the histories track ${a.tracked.length} and ${b.tracked.length} images; track the same images in both`);
   a.tracked.forEach((t, i) => {
     if (t.trueClass !== b.tracked[i]!.trueClass) throw new RangeError(`sideBySide: tracked image ${i} has true class ${t.trueClass} in one history and ${b.tracked[i]!.trueClass} in the other`);
@@ -65,7 +65,7 @@ export async function sideBySide(a: CamHistory, b: CamHistory, labels: [string, 
   const font = opts.font ?? (await defaultFont());
   const epochs = [...new Set([...a.epochs, ...b.epochs].map((e) => e.epoch))].sort((x, y) => x - y);
   // The index of each history's latest record at or before each epoch (the first record before it starts).
-  const at = (h: CamHistory) => epochs.map((ep) => {
+  const at = (h: HistoryView) => epochs.map((ep) => {
     let k = 0;
     h.epochs.forEach((e, j) => { if (e.epoch <= ep) k = j; });
     return k;

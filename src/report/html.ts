@@ -1,7 +1,7 @@
 // report.html: one self-contained page (no scripts, no external assets) with the training curves,
 // every animation inlined as a data: URI, the triage table with its numbers, and the configuration.
-import type { TriageResult } from '../train/triage.ts';
 import { escapeXml, svgLineChart } from './chart.ts';
+import type { TriageView } from './views.ts';
 
 /** One epoch of the training curves. */
 export interface CurvePoint {
@@ -19,7 +19,7 @@ export interface ReportAnimation {
   /** The APNG bytes. */
   png: Uint8Array;
   trueLabel?: string;
-  triage?: TriageResult;
+  triage?: TriageView;
   /** A second animation group (e.g. the side-by-side comparison) goes in `comparisons`. */
   caption?: string;
 }

@@ -6,3 +6,4 @@ export { drawBars, barRowHeight, barLayout, svgLineChart, escapeXml, BAR_COLOR, 
 export { renderFrame, frameLayout, defaultScale, type FrameContent, type FrameOptions, type FrameLayout } from './frame.ts';
 export { renderReport, toBase64, pngDataUri, type ReportInput, type ReportAnimation, type CurvePoint } from './html.ts';
 export { animations, animationFrames, sideBySide, encodeApng, type AnimationOptions } from './animation.ts';
+export type { TriageView, HistoryView } from './views.ts';
