@@ -8,6 +8,7 @@ import type { CallContext, Layer, Shape, StoredLayer } from './layers/layer.ts';
 import { createLayer } from './layers/registry.ts';
 import { parseTopology, refJson, tfjsLayerConfig, type GraphSpec, type TensorRef } from './model-config.ts';
 import { FoldCache, planSteps, type GraphNode } from './model-fold.ts';
+import { runSegment, segmentNodes, type SegmentOptions } from './model-segments.ts';
 import { countParameters, summarize } from './model-summary.ts';
 import * as ops from './ops.ts';
 import { isRecording, isTracked, watch } from './tape.ts';
@@ -161,6 +162,43 @@ export class Model {
   /** The model's output for x (inference). */
   predict(x: Tensor): Tensor {
     return this.run(x).output;
+  }
+
+  /**
+   * A layer's output for a batch, running only the layers it depends on (batch norms are not
+   * folded). The trainer caches a frozen base's features with it.
+   * @example
+   *   const feats = model.runUpTo(x, 'block5_pool');
+   */
+  runUpTo(x: Tensor, layer: string, opts: SegmentOptions = {}): Tensor {
+    if (this.inputKeys.length !== 1) throw new ShapeError(`model '${this.name}' has ${this.inputKeys.length} inputs; runUpTo runs single-input models`);
+    return runSegment(this, new Map([[this.inputKeys[0]!, x]]), new Map([[layer, this.nodeKey(layer)]]), opts).get(layer)!;
+  }
+
+  /**
+   * Continues the model from a layer's output (cached features) to the outputs of `targets`
+   * (caller disposes them); throws if a path around `layer` reaches the input (see canRunFrom).
+   * @example
+   *   const logitsIn = model.runFrom('flatten', feats, ['dense']).get('dense')!;
+   */
+  runFrom(layer: string, activations: Tensor, targets: string[], opts: SegmentOptions = {}): Map<string, Tensor> {
+    return runSegment(this, new Map([[this.nodeKey(layer), activations]]), new Map(targets.map((t) => [t, this.nodeKey(t)])), opts);
+  }
+
+  /** Whether `targets` can be computed from `layer`'s output alone (no path around it to the input). */
+  canRunFrom(layer: string, targets: string[]): boolean {
+    return segmentNodes(this, new Set([this.nodeKey(layer)]), targets.map((t) => this.nodeKey(t))) !== null;
+  }
+
+  /** Whether a layer is one of the model's inputs (nothing before it to run). */
+  isInput(layer: string): boolean {
+    return this.inputKeys.includes(this.nodeKey(layer));
+  }
+
+  /** The node key of a layer's first call. */
+  private nodeKey(layer: string): string {
+    const l = this.getLayer(layer);
+    return this.nodes.find((n) => n.layer === l)!.key;
   }
 
   private checkInputs(xs: Tensor[]): void {

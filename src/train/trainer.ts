@@ -12,7 +12,6 @@ import { valueAndGrad } from '../nn/tape.ts';
 import { keep, upload, type Tensor } from '../tensor/tensor.ts';
 import { augmentBatch, augments, type AugmentOptions } from './augment.ts';
 import { batchIndices, batchTensors, checkDataset, count, resolveFolder, rng, splitValidation, type Dataset } from './data.ts';
-import { inputKey, nodeOf, runFrom, runUpTo, segmentNodes } from './graph-run.ts';
 import { adam, type Optimizer, type OptimizerState } from './optimizers.ts';
 import { constant, type Schedule } from './schedules.ts';
 
@@ -137,7 +136,7 @@ function fullForward(model: Model, plan: { head: Head; layer: string }): Forward
 
 function headForward(model: Model, from: string, plan: { head: Head; layer: string }): Forward {
   return (feats, training, random) => {
-    const taps = runFrom(model, from, feats, [plan.layer], { training, random });
+    const taps = model.runFrom(from, feats, [plan.layer], { training, random });
     return plan.head.logits(taps.get(plan.layer)!, taps);
   };
 }
@@ -150,7 +149,7 @@ async function featureCache(model: Model, d: Dataset, layer: string, batchSize: 
   const images = new Float32Array(n * per);
   for (const idx of batchIndices(n, batchSize, { shuffle: false })) {
     const { x, y } = batchTensors(d, idx);
-    const f = runUpTo(model, x, layer);
+    const f = model.runUpTo(x, layer);
     images.set(await f.data(), idx[0]! * per);
     x.dispose();
     y.dispose();
@@ -251,11 +250,9 @@ export async function train(model: Model, data: Dataset, o: TrainOptions = {}): 
     let valX = valSet;
     let features = false;
     if (o.freezeUpTo && o.cacheFeatures !== false) {
-      const at = nodeOf(model, o.freezeUpTo).key;
-      const cuts = segmentNodes(model, new Set([at]), [nodeOf(model, plan.layer).key]);
       if (augments(o.augment)) history.cacheNote = 'augmentation changes the inputs every epoch';
-      else if (!cuts) history.cacheNote = `a path to the output bypasses '${o.freezeUpTo}'`;
-      else if (at === inputKey(model)) history.cacheNote = 'nothing before the input to cache';
+      else if (!model.canRunFrom(o.freezeUpTo, [plan.layer])) history.cacheNote = `a path to the output bypasses '${o.freezeUpTo}'`;
+      else if (model.isInput(o.freezeUpTo)) history.cacheNote = 'nothing before the input to cache';
       else {
         trainX = await featureCache(model, trainSet, o.freezeUpTo, batchSize);
         if (valSet) valX = await featureCache(model, valSet, o.freezeUpTo, batchSize);
