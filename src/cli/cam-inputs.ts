@@ -2,9 +2,8 @@
 // overlay name for each that no other input shares (a repeated name keeps its relative path).
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { hasImageExtension, IMAGE_EXTENSIONS } from '../io/image.ts';
 import { UsageError } from './args.ts';
-
-const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
 
 /**
  * Files named on the command line, with folders expanded to the images they hold (sorted; only
@@ -30,8 +29,8 @@ export async function collectImages(args: string[]): Promise<string[]> {
       const ents = await readdir(a, { withFileTypes: true }).catch(() => {
         throw new UsageError(`${a}: the folder cannot be listed (permission denied?)`);
       });
-      const names = ents.filter((e) => !e.isDirectory() && IMAGE_EXT.has(extname(e.name).toLowerCase())).map((e) => e.name).sort();
-      if (!names.length) throw new UsageError(`${a}: folder holds no .png or .jpg images`);
+      const names = ents.filter((e) => !e.isDirectory() && hasImageExtension(e.name)).map((e) => e.name).sort();
+      if (!names.length) throw new UsageError(`${a}: folder holds no images (${IMAGE_EXTENSIONS.join(', ')})`);
       names.forEach((n) => add(join(a, n)));
     } else add(a);
   }

@@ -29,6 +29,22 @@ export interface DecodedImage extends RgbaImage {
 
 export type ImageFormat = 'png' | 'jpeg';
 
+/**
+ * The file name extensions of the formats decodeImage reads (lower case, with the dot): what a
+ * folder of images is filtered by, in the CLI and in train's image folders alike.
+ */
+export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg'];
+
+/**
+ * Whether a file name ends in one of IMAGE_EXTENSIONS, in any case.
+ * @example
+ *   hasImageExtension('Cat.JPG'); // true
+ */
+export function hasImageExtension(name: string): boolean {
+  const lower = name.toLowerCase();
+  return IMAGE_EXTENSIONS.some((e) => lower.endsWith(e) && lower.length > e.length);
+}
+
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 function startsWith(bytes: Uint8Array, magic: readonly number[], at = 0): boolean {

@@ -1,5 +1,6 @@
-// Seeded random numbers for weight initialisation, so a zoo model built twice with the same seed
-// holds the same weights (tests compare camlight and tfjs on them).
+// The project's one seeded random generator: weight initialisation (a zoo model built twice with
+// the same seed holds the same weights), training's shuffles and augmentations, SmoothGrad's noise,
+// the tests' and benches' inputs. It lives in nn, the lowest layer any of them needs it from.
 
 /**
  * Mulberry32: a small, fast seeded generator of uniform numbers in [0, 1).

@@ -3,7 +3,7 @@
 // input with its preprocessing preset (src/cam/prepare.ts), so training sees what CAMs will.
 import { ShapeError } from '../gpu/errors.ts';
 import { joinPath, type FileSource, type FolderEntry } from '../io/files.ts';
-import { readImage } from '../io/image.ts';
+import { hasImageExtension, IMAGE_EXTENSIONS, readImage } from '../io/image.ts';
 import { inputGeometry, prepareImage, type PreprocessName } from '../cam/prepare.ts';
 import { resolveFolder, type Dataset } from './data.ts';
 
@@ -27,8 +27,6 @@ export interface ImageFolderOptions {
   limitPerClass?: number;
 }
 
-const IMAGE_EXT = /\.(png|jpe?g)$/i;
-
 /**
  * Loads every PNG/JPEG of `root/<class>/…` (one level) into a data set; names are the files' paths.
  * @example
@@ -48,9 +46,9 @@ export async function loadImageFolder(where: string | FileSource, o: ImageFolder
   if (!classNames.length) throw new Error(`loadImageFolder: ${source.describe?.(root) ?? (root || String(where))} has no class sub-folders; put each class's images in a folder named after it`);
   const files: { path: string; label: number }[] = [];
   for (const [label, cls] of classNames.entries()) {
-    const names = (await list(joinPath(root, cls))).filter((e) => !e.folder && IMAGE_EXT.test(e.name)).map((e) => e.name).sort();
+    const names = (await list(joinPath(root, cls))).filter((e) => !e.folder && hasImageExtension(e.name)).map((e) => e.name).sort();
     const take = o.limitPerClass === undefined ? names : names.slice(0, o.limitPerClass);
-    if (!take.length) throw new Error(`loadImageFolder: class folder '${cls}' holds no .png or .jpg files`);
+    if (!take.length) throw new Error(`loadImageFolder: class folder '${cls}' holds no images (${IMAGE_EXTENSIONS.join(', ')})`);
     for (const n of take) files.push({ path: joinPath(root, cls, n), label });
   }
   const per = size[0] * size[1] * channels;
