@@ -33,14 +33,17 @@ const g = globalThis as unknown as { UVU_QUEUE: unknown[][]; UVU_INDEX: number }
 const uvu = await import('uvu');
 g.UVU_QUEUE ??= [];
 
-// uvu prints its own totals; capture them to emit the line CI recognises.
-let captured = '';
-const write = process.stdout.write.bind(process.stdout);
-process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-  captured += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-  if (captured.length > 4096) captured = captured.slice(-4096);
-  return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
-}) as typeof process.stdout.write;
+// Each queued suite runner (uvu's own, one per s.run()) resolves to [errors, passed, skipped,
+// total]; tallying those gives the summary without reading uvu's printed report.
+const tally = { passed: 0, skipped: 0, total: 0 };
+type SuiteRun = () => Promise<[unknown, number, number, number]>;
+const counted = (run: SuiteRun): SuiteRun => async () => {
+  const r = await run();
+  tally.passed += r[1];
+  tally.skipped += r[2];
+  tally.total += r[3];
+  return r;
+};
 
 let idx = 0;
 for (const f of files) {
@@ -48,12 +51,10 @@ for (const f of files) {
   g.UVU_QUEUE.push([relative(root, f)]);
   await import(pathToFileURL(f).href);
 }
+// Each group is [file name, ...suite runners]; uvu.exec runs them in order and prints its report.
+for (const group of g.UVU_QUEUE) for (let i = 1; i < group.length; i++) group[i] = counted(group[i] as SuiteRun);
 await uvu.exec(false);
-process.stdout.write = write;
-const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
-const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+const { passed, total, skipped } = tally;
 if (files.length === 0) console.error('no test files matched');
 // An exception in an `after` hook (test/uvu-suite.ts) is one failure more, printed with its stack.
 const hookFailures = (globalThis as { CAMLIGHT_HOOK_FAILURES?: { suite: string; error: Error }[] }).CAMLIGHT_HOOK_FAILURES ?? [];
