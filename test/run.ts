@@ -45,14 +45,16 @@ const counted = (run: SuiteRun): SuiteRun => async () => {
   return r;
 };
 
+// One group per file, [file name, ...suite runners]: s.run() pushes its runner into the group,
+// counted on the way in; uvu.exec runs the groups in order and prints its own report.
 let idx = 0;
 for (const f of files) {
   g.UVU_INDEX = idx++;
-  g.UVU_QUEUE.push([relative(root, f)]);
+  const group: unknown[] = [relative(root, f)];
+  group.push = (...runs: unknown[]) => Array.prototype.push.apply(group, runs.map((r) => counted(r as SuiteRun)));
+  g.UVU_QUEUE.push(group);
   await import(pathToFileURL(f).href);
 }
-// Each group is [file name, ...suite runners]; uvu.exec runs them in order and prints its report.
-for (const group of g.UVU_QUEUE) for (let i = 1; i < group.length; i++) group[i] = counted(group[i] as SuiteRun);
 await uvu.exec(false);
 const { passed, total, skipped } = tally;
 if (files.length === 0) console.error('no test files matched');
