@@ -114,7 +114,12 @@ async function runMethod(job: Job, x: Tensor, t: Targets): Promise<CamRunOutput>
   };
   // No run of its own: the shared gradient path with the method's weighting (defineCamMethod
   // guarantees one).
-  return method.run ? method.run(ctx) : layerGradientMaps(ctx, method.weighting!);
+  const out = method.run ? await method.run(ctx) : layerGradientMaps(ctx, method.weighting!);
+  const R = job.N * job.K, shape = out?.maps?.map?.shape ?? [];
+  if (shape.length !== 3 || shape[0] !== R || out.maps.peak?.size !== R || (out.top && out.top.indices.shape[0] !== R)) {
+    throw new ShapeError(`CAM method '${method.name}': its run returned maps (${shape.join(',')}) and peaks (${out?.maps?.peak?.shape.join(',')}); expected (${R},h,w) and (${R}): one row per image and target (src/cam/methods/README.md)`);
+  }
+  return out;
 }
 
 /**
