@@ -17,18 +17,9 @@ import { valueAndGrad } from '../nn/tape.ts';
 import { empty, keep, scope, upload, type Tensor } from '../tensor/tensor.ts';
 import { withGuidedRelu } from './guided.ts';
 import { rowsPerImage, type Head, type TargetPlan } from './targets.ts';
+import type { CamRunContext, CamRunOutput, Maps, Top } from './types.ts';
 
-/** Normalised maps (R,h,w) and each one's peak before normalising (R). */
-export interface Maps {
-  map: Tensor;
-  peak: Tensor;
-}
-
-/** The best classes of each row, probabilities and float-encoded indices, (rows, k) each. */
-export interface Top {
-  values: Tensor;
-  indices: Tensor;
-}
+export type { Maps, Top };
 
 /** Host one-hot rows (R, classes) for fixed targets. */
 function oneHotHost(classes: number[], n: number): Tensor {
@@ -90,6 +81,23 @@ export function gradientMaps(
       for (const a of acts) a.dispose();
     }
   });
+}
+
+/**
+ * The shared gradient path of a method (the default when it has no run of its own): one taped
+ * pass per layer, each layer's activations and gradients reduced by `weighting` (or by `reduce`,
+ * e.g. Eigen-Grad-CAM's projection), the layers' maps averaged. Maps (R,h,w), top (R,kk).
+ */
+export function layerGradientMaps(ctx: CamRunContext, weighting: CamWeighting, reduce?: (a: Tensor, g: Tensor) => Maps): CamRunOutput {
+  // One taped pass per layer: the tape keeps the gradient of the first watched tensor only
+  // (a later layer's output is an op's output on the same tape, its gradient freed on the way).
+  const gs = ctx.layers.map((l) => gradientMaps(ctx.model, ctx.head, ctx.x, ctx.plan, [l], weighting, { kk: ctx.kk, reduce }));
+  return { maps: combineLayers(gs.map((g) => g.maps[0]!), ctx.size), top: gs[0]!.top };
+}
+
+/** The CAM layers' activations (N,h,w,C) each, from one forward pass without a tape. */
+export function layerActivations(ctx: CamRunContext): Tensor[] {
+  return forward(ctx.model, ctx.head, ctx.x, ctx.layers, ctx.kk).acts;
 }
 
 /**

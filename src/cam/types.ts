@@ -1,17 +1,24 @@
 // The public types of camlight/cam: what a caller asks for (method, layer, target) and what comes
 // back (one normalised map per image and target, with the layer and classes it came from).
 import type { CamWeighting } from '../kernels/cam.ts';
+import type { Model } from '../nn/model.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import type { Head, TargetPlan } from './targets.ts';
 
-export type CamMethodName =
-  | 'gradcam' | 'gradcam++' | 'hirescam' | 'xgradcam' | 'layercam' | 'scorecam' | 'eigencam' | 'saliency' | 'guided-gradcam'
-  | 'gradcam-elementwise' | 'eigengradcam';
+import type { CamMethodName } from './methods/index.ts';
+
+/** The built-in methods' names, derived from the one list in methods/index.ts. */
+export type { CamMethodName };
 
 /** 'top1', { topK } (one map per class, best first), a class index, a class name (needs labels), or one index per image. */
 export type CamTarget = 'top1' | { topK: number } | number | string | number[];
 
 export interface CamOptions {
-  /** Default 'gradcam'. */
-  method?: CamMethodName;
+  /**
+   * Default 'gradcam'. A built-in method's name or a CamMethod object (methods/README.md: how to
+   * write one; a method added with registerCamMethod is also found by its name at run time).
+   */
+  method?: CamMethodName | CamMethod;
   /** 'auto' (default; see autoLayer), a layer name, an index into model.layers (negative from the end), or several names whose maps are averaged. */
   layer?: 'auto' | string | number | string[];
   /** Default 'top1'. */
@@ -61,7 +68,8 @@ export interface CamLayerInfo {
 }
 
 export interface CamResult {
-  method: CamMethodName;
+  /** The method's name (a built-in's, or a registered or passed method's own). */
+  method: CamMethodName | (string & {});
   /** The layer the map lives on (several layers: their names joined by '+', at the input size). */
   layer: CamLayerInfo;
   /** One entry per (image, target), images in order; with { topK: K }, K entries per image, best first. */
@@ -69,17 +77,80 @@ export interface CamResult {
   warnings: string[];
 }
 
-/** How a method forms its map; the base pipeline runs the matching path. */
-export type CamKind = 'gradient' | 'score' | 'eigen' | 'eigen-grad' | 'saliency' | 'guided';
+/**
+ * What a method reads from the model, which decides the layer and when the targets are known:
+ * - 'gradients': a taped forward and a backward that stops at the CAM layer(s); top-K targets are
+ *   picked on the device inside that same pass.
+ * - 'activations': a forward pass only (no tape); the targets are fixed on the host first, from
+ *   a separate forward pass, so the method may need them (Score-CAM's masked passes).
+ * - 'input-gradients': the gradient with respect to the input image; the "layer" is the input and
+ *   the `layer` option is ignored (saliency).
+ */
+export type CamNeeds = 'gradients' | 'activations' | 'input-gradients';
 
-/** One CAM method: its citation, the path it takes, and (for map-forming reductions) its weighting. */
-export interface CamMethod {
-  name: CamMethodName;
+/** Normalised maps (R,h,w) on the device and each one's peak before normalising (R). */
+export interface Maps {
+  map: Tensor;
+  peak: Tensor;
+}
+
+/** The best classes of each row, probabilities and float-encoded indices, (rows, k) each. */
+export interface Top {
+  values: Tensor;
+  indices: Tensor;
+}
+
+/**
+ * Everything one pass of a method needs, resolved by cam() before it runs (methods/README.md).
+ * R = N·K rows: K maps per image, image-major.
+ */
+export interface CamRunContext {
+  model: Model;
+  /** How the class score (the logit) and the probabilities are read from a run of the model. */
+  head: Head;
+  /** The input batch (N,H,W,C); under SmoothGrad one noisy copy of it. */
+  x: Tensor;
+  /** The targets: picked on the device ('top', K per image) or fixed per row ('fixed'). */
+  plan: TargetPlan;
+  /** Each row's class when it is known on the host (always for needs 'activations'), else null. */
+  hostTargets: number[] | null;
+  /** The CAM layers (empty for needs 'input-gradients'). Several: their maps are averaged. */
+  layers: string[];
+  /** The input's (H, W): the size several layers' maps are averaged at. */
+  size: [number, number];
+  /** Maps per image. */
+  K: number;
+  /** Classes per row in `top` (topk width). */
+  kk: number;
+  /** Method-specific options from CamOptions, checked. */
+  options: { scoreCamBatch: number; centred: boolean };
+  /** The method being run (its weighting, for a run that reuses the fused reduction). */
+  method: CamMethod;
+}
+
+/** What one pass of a method returns: maps (R,h,w) and, when the pass computed them, the top classes per row (null otherwise). */
+export interface CamRunOutput {
+  maps: Maps;
+  top: Top | null;
+}
+
+/**
+ * One CAM method: its citation, what it reads, and either a WGSL weighting the shared gradient
+ * path splices into the fused reduction or its own `run` (methods/README.md has the contract).
+ */
+export interface CamMethod<N extends string = string> {
+  name: N;
   /** Paper, year and equation. */
   cite: string;
-  kind: CamKind;
-  /** The weights (or per-position terms) the fused reduction applies; see kernels/cam.ts. */
-  weighting: CamWeighting;
-  /** Flip the map's sign to correlate with the mean activation (principal components). */
-  signFix?: boolean;
+  needs: CamNeeds;
+  /**
+   * The weights (or per-position terms) the fused reduction applies (kernels/cam.ts; the snippet
+   * contract is in methods/README.md). Without `run`, cam() reduces each layer's activations and
+   * gradients with it; a `run` may use it or not.
+   */
+  weighting?: CamWeighting;
+  /** Warnings every result of this method carries (Guided Grad-CAM's sanity-check caveat). */
+  warnings?: readonly string[];
+  /** A pass of the method on ctx.x, for a method that is not a weighting of (A, ∂y/∂A). */
+  run?(ctx: CamRunContext): CamRunOutput | Promise<CamRunOutput>;
 }

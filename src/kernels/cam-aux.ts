@@ -3,18 +3,17 @@
 // principal direction of the activations (Muhammad & Yeasin 2020).
 import { ShapeError } from '../gpu/errors.ts';
 import { empty, type Tensor } from '../tensor/tensor.ts';
-import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
+import { defineProgram, grid1d, launch, shapeStr, storageDecls, uniformDecl } from './program.ts';
 
 const WG = 64;
 
 // a:(N,h,w,C) → range:(N,C,2) = (min, max) of each channel's map. One invocation per (n, c).
-const rangeProgram = {
-  name: 'camChannelRange',
-  key: 'minmax',
+const RangeU = uniformDecl({ n: 'u32', P: 'u32', C: 'u32', nwgx: 'u32' }, 'channelRange');
+const rangeProgram = defineProgram('camChannelRange', {}, () => ({
   inputs: 1,
   outputs: 1,
   code: () => `
-${uniformStruct([['n', 'u32'], ['P', 'u32'], ['C', 'u32'], ['nwgx', 'u32']])}
+${RangeU.wgsl}
 ${storageDecls([['A', 'f32']], [['Y', 'f32']])}
 // a:(N,h,w,C) range:(N,C,2)
 @compute @workgroup_size(${WG})
@@ -30,7 +29,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   Y[2u * i] = lo;
   Y[2u * i + 1u] = hi;
 }`,
-};
+}));
 
 /**
  * Minimum and maximum of every channel's spatial map (Score-CAM's normalisation).
@@ -45,11 +44,11 @@ export function channelRange(a: Tensor): Tensor {
   const [gx, gy] = grid1d(Math.ceil(n / WG), a.runtime);
   return launch({
     program: rangeProgram, inputs: [a], outShape: [N, C, 2],
-    uniforms: new Uniforms().u32(n, h * w, C, gx), workgroups: [gx, gy],
+    uniforms: RangeU.pack({ n, P: h * w, C, nwgx: gx }), workgroups: [gx, gy],
   });
 }
 
-// Score-CAM's up-sampling, shared by the two programs below: bilinear with aligned corners
+// Score-CAM's up-sampling, shared by the two programs below (it reads u.H, u.W, u.h, u.w, u.C): bilinear with aligned corners
 // (PyTorch's UpsamplingBilinear2d, i.e. align_corners=True, which pytorch-grad-cam's ScoreCAM
 // uses): output pixel o samples source f = o·(in−1)/(out−1), so the corner pixels coincide.
 const UPSAMPLE_WGSL = `
@@ -77,13 +76,12 @@ fn upAt(img: u32, c: u32, py: u32, px: u32) -> f32 {
 
 // a:(N,h,w,C) → range:(N,C,2) = (min, max) of each channel's map up-sampled to (H,W) as
 // UPSAMPLE_WGSL. One invocation per (n, c), visiting all H·W output pixels.
-const upRangeProgram = {
-  name: 'scoreCamUpRange',
-  key: 'aligned',
+const UpRangeU = uniformDecl({ n: 'u32', nwgx: 'u32', H: 'u32', W: 'u32', h: 'u32', w: 'u32', C: 'u32' }, 'upsampledRange');
+const upRangeProgram = defineProgram('scoreCamUpRange', {}, () => ({
   inputs: 1,
   outputs: 1,
   code: () => `
-${uniformStruct([['n', 'u32'], ['nwgx', 'u32'], ['H', 'u32'], ['W', 'u32'], ['h', 'u32'], ['w', 'u32'], ['C', 'u32']])}
+${UpRangeU.wgsl}
 ${storageDecls([['A', 'f32']], [['Y', 'f32']])}
 ${UPSAMPLE_WGSL}
 // a:(N,h,w,C) range:(N,C,2)
@@ -101,7 +99,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   Y[2u * i] = lo;
   Y[2u * i + 1u] = hi;
 }`,
-};
+}));
 
 /**
  * Minimum and maximum of every channel's map after up-sampling to the input size: Score-CAM
@@ -118,7 +116,7 @@ export function upsampledRange(a: Tensor, [H, W]: [number, number]): Tensor {
   const [gx, gy] = grid1d(Math.ceil(n / WG), a.runtime);
   return launch({
     program: upRangeProgram, inputs: [a], outShape: [N, C, 2],
-    uniforms: new Uniforms().u32(n, gx, H, W, h, w, C), workgroups: [gx, gy],
+    uniforms: UpRangeU.pack({ n, nwgx: gx, H, W, h, w, C }), workgroups: [gx, gy],
   });
 }
 
@@ -126,16 +124,14 @@ export function upsampledRange(a: Tensor, [H, W]: [number, number]): Tensor {
 //   y[b,y,x,:] = x[img,y,x,:] · (up(a[img,:,:,c0+b])[y,x] − min) / (max − min + 1e-8)
 // up: UPSAMPLE_WGSL (aligned corners); min, max: upsampledRange. The 1e-8 is pytorch-grad-cam's
 // (a constant channel gives a zero mask, as the paper's s(·) leaves undefined).
-const maskProgram = {
-  name: 'scoreCamMasks',
-  key: 'aligned',
+const MaskU = uniformDecl({
+  n: 'u32', nwgx: 'u32', img: 'u32', c0: 'u32', H: 'u32', W: 'u32', Ci: 'u32', h: 'u32', w: 'u32', C: 'u32',
+}, 'scoreCamMasks');
+const maskProgram = defineProgram('scoreCamMasks', {}, () => ({
   inputs: 3,
   outputs: 1,
   code: () => `
-${uniformStruct([
-  ['n', 'u32'], ['nwgx', 'u32'], ['img', 'u32'], ['c0', 'u32'], ['H', 'u32'], ['W', 'u32'], ['Ci', 'u32'],
-  ['h', 'u32'], ['w', 'u32'], ['C', 'u32'],
-])}
+${MaskU.wgsl}
 ${storageDecls([['X', 'f32'], ['A', 'f32'], ['RG', 'f32']], [['Y', 'f32']])}
 ${UPSAMPLE_WGSL}
 // x:(N,H,W,Ci) a:(N,h,w,C) range:(N,C,2) y:(B,H,W,Ci)
@@ -154,7 +150,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let m = (v - lo) / (hi - lo + 1e-8);
   Y[i] = X[((u.img * u.H + py) * u.W + px) * u.Ci + ch] * m;
 }`,
-};
+}));
 
 /**
  * Score-CAM's masked inputs for channels c0 … c0+count−1 of one image: the input times each
@@ -174,18 +170,17 @@ export function scoreCamMasks(x: Tensor, a: Tensor, range: Tensor, img: number, 
   const [gx, gy] = grid1d(Math.ceil(n / WG), x.runtime);
   return launch({
     program: maskProgram, inputs: [x, a, range], outShape: [count, H, W, Ci], shapes,
-    uniforms: new Uniforms().u32(n, gx, img, c0, H, W, Ci, h, w, C), workgroups: [gx, gy],
+    uniforms: MaskU.pack({ n, nwgx: gx, img, c0, H, W, Ci, h, w, C }), workgroups: [gx, gy],
   });
 }
 
 // logits:(B,L) → scores[row, c0 + b] = logits[b, target] for b < B; scores:(R,C) written in place
-const pickProgram = {
-  name: 'scoreCamPick',
-  key: 'col',
+const PickU = uniformDecl({ B: 'u32', L: 'u32', cls: 'u32', dst: 'u32' }, 'pickScores');
+const pickProgram = defineProgram('scoreCamPick', {}, () => ({
   inputs: 1,
   outputs: 1,
   code: () => `
-${uniformStruct([['B', 'u32'], ['L', 'u32'], ['cls', 'u32'], ['dst', 'u32']])}
+${PickU.wgsl}
 ${storageDecls([['X', 'f32']], [['S', 'f32']])}
 // logits:(B,L) scores:(R,C)
 @compute @workgroup_size(${WG})
@@ -194,7 +189,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (b >= u.B) { return; }
   S[u.dst + b] = X[b * u.L + u.cls];
 }`,
-};
+}));
 
 /**
  * Writes column `target` of logits (B,L) into scores (R,C) at [row, c0 … c0+B−1].
@@ -213,7 +208,7 @@ export function pickScores(logits: Tensor, target: number, scores: Tensor, row: 
     program: pickProgram,
     inputs: [{ buffer: logits.buffer }],
     outputs: [{ buffer: scores.buffer }],
-    uniforms: new Uniforms().u32(B, L, target, row * C + c0).buffer(),
+    uniforms: PickU.pack({ B, L, cls: target, dst: row * C + c0 }),
     workgroups: [Math.max(1, Math.ceil(B / WG))],
     shapes,
     cost: B * 8,
@@ -224,13 +219,12 @@ export function pickScores(logits: Tensor, target: number, scores: Tensor, row: 
 // iteration u ← S·u / ‖S·u‖, `iters` times, from a fixed start with no zero entries. One
 // workgroup per matrix; lanes own rows i ≡ lane (mod 64); T holds S·u between the norm's
 // reduction and the update (storage barriers order the lanes' reads and writes of U).
-const powerProgram = {
-  name: 'camPowerIteration',
-  key: 'wg',
+const PowerU = uniformDecl({ N: 'u32', d: 'u32', iters: 'u32', nwgx: 'u32' }, 'powerIteration');
+const powerProgram = defineProgram('camPowerIteration', {}, () => ({
   inputs: 1,
   outputs: 2,
   code: () => `
-${uniformStruct([['N', 'u32'], ['d', 'u32'], ['iters', 'u32'], ['nwgx', 'u32']])}
+${PowerU.wgsl}
 ${storageDecls([['S', 'f32']], [['V', 'f32'], ['T', 'f32']])}
 var<workgroup> red: array<f32, ${WG}>;
 // s:(N,d,d) u:(N,d) t:(N,d)
@@ -265,7 +259,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     workgroupBarrier();
   }
 }`,
-};
+}));
 
 /**
  * The leading eigenvector of each symmetric positive semi-definite matrix, by power iteration
@@ -287,7 +281,7 @@ export function powerIteration(s: Tensor, iters = 100): Tensor {
         program: powerProgram,
         inputs: [{ buffer: s.buffer }],
         outputs: [{ buffer: u.buffer }, { buffer: t.buffer }],
-        uniforms: new Uniforms().u32(N, d, iters, gx).buffer(),
+        uniforms: PowerU.pack({ N, d, iters, nwgx: gx }),
         workgroups: [gx, gy],
         shapes: `${shapeStr('s', s.shape)} iters:${iters}`,
         cost: 2 * N * d * d * iters,

@@ -1,10 +1,12 @@
 // The fused CAM reductions: from a layer's activations A and gradients dA to a normalised map in
 // one dispatch (channel weights, weighted channel sum, ReLU, per-image max and division), plus
 // the small helpers the CAM pipeline needs on the device (re-normalising, one-hot targets,
-// repeating images for top-k). Each CAM method supplies its weighting as a WGSL snippet.
+// repeating images for top-k). Each CAM method supplies its weighting as a WGSL snippet; the
+// snippet contract (u.P, act(), grad(), given(), w) is documented where methods are written:
+// src/cam/methods/README.md.
 import { ShapeError } from '../gpu/errors.ts';
 import { empty, type Tensor } from '../tensor/tensor.ts';
-import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
+import { defineProgram, grid1d, launch, shapeStr, storageDecls, uniformDecl } from './program.ts';
 
 const WG = 64;
 /** Channel weights held in workgroup memory at a time (4 KiB). */
@@ -15,10 +17,11 @@ const CHUNK = 1024;
  * `channel`: statements that set `w` (f32) for channel `c` (u32), with `act(p, c)`, `grad(p, c)`
  * (p = h·W + w over `u.P` positions) and `given(c)` (a weight vector passed in) available, the
  * map then being Σ_c w_c·A[p, c]; or `pixel`: an expression of `a` and `g` at one (p, c), the map
- * being the sum (or max, `pixelMax`) of it over channels.
+ * being the sum (or max, `pixelMax`) of it over channels. The full contract, with examples:
+ * src/cam/methods/README.md.
  */
 export interface CamWeighting {
-  /** Names the snippet in the pipeline cache. */
+  /** Names the snippet in error messages (the pipeline key is derived from the snippet text). */
   key: string;
   channel?: string;
   pixel?: string;
@@ -35,21 +38,26 @@ export interface CamReduceOptions {
   signFix?: boolean;
 }
 
+/** Per-call values of the fused reduction: R map rows, P = h·w positions, C channels, `per` rows per image of a. */
+const ReduceU = uniformDecl({ R: 'u32', P: 'u32', C: 'u32', per: 'u32', nwgx: 'u32' }, 'camReduce');
+
 // a:(NA,H,W,C) g:(R,H,W,C) or (R,C) for given weights → map:(R,H,W) in [0,1], weights:(R,C), peak:(R)
 // One workgroup per map row r (image r / rowsPerImage of a). Channel weightings: per chunk of
 // CHUNK channels, lanes compute the weights (lane j ↔ channel c0 + j, so loads are contiguous
 // across lanes) into workgroup memory, then each lane accumulates Σ_c w_c·A[p,c] for its
 // positions p ≡ lane (mod 64) into the map. Then: optional sign fix, ReLU, a workgroup max and
 // the division by it (an all-zero map stays zero).
-function reduceProgram(wt: CamWeighting, signFix: boolean) {
-  const channel = wt.channel !== undefined;
+// The spec holds the snippet text itself, so an edited snippet never reuses a stale pipeline
+// (and `wt.key`, a name for messages, stays out of it).
+const reduceProgram = (wt: CamWeighting, signFix: boolean) => defineProgram('camReduce', {
+  channel: wt.channel, pixel: wt.pixel, pixelMax: !!wt.pixelMax, signFix,
+}, ({ channel: channelSnippet, pixel, pixelMax, signFix }) => {
+  const channel = channelSnippet !== undefined;
   return {
-    name: 'camReduce',
-    key: `${wt.key}|${signFix ? 'sign' : ''}`,
     inputs: 2,
     outputs: 3,
     code: () => `
-${uniformStruct([['R', 'u32'], ['P', 'u32'], ['C', 'u32'], ['per', 'u32'], ['nwgx', 'u32']])}
+${ReduceU.wgsl}
 ${storageDecls([['A', 'f32'], ['G', 'f32']], [['MAP', 'f32'], ['WT', 'f32'], ['PEAK', 'f32']])}
 var<workgroup> wsh: array<f32, ${CHUNK}>;
 var<workgroup> red: array<f32, ${WG}>;
@@ -59,7 +67,7 @@ var<private> row: u32;
 fn act(p: u32, c: u32) -> f32 { return A[aBase + p * u.C + c]; }
 fn grad(p: u32, c: u32) -> f32 { return G[gBase + p * u.C + c]; }
 fn given(c: u32) -> f32 { return G[row * u.C + c]; }
-${channel ? `fn weight(c: u32) -> f32 {\n  var w = 0.0;\n  ${wt.channel}\n  return w;\n}` : `fn term(a: f32, g: f32) -> f32 { return ${wt.pixel}; }`}
+${channel ? `fn weight(c: u32) -> f32 {\n  var w = 0.0;\n  ${channelSnippet}\n  return w;\n}` : `fn term(a: f32, g: f32) -> f32 { return ${pixel}; }`}
 // Tree reduction of red[] (max or sum); every lane returns red[0].
 fn reduce(l: u32, isMax: bool) -> f32 {
   for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
@@ -99,10 +107,10 @@ ${channel ? `
     workgroupBarrier();
   }` : `
   for (var p = l; p < u.P; p += ${WG}u) {
-    var acc = ${wt.pixelMax ? '-3.0e38' : '0.0'};
+    var acc = ${pixelMax ? '-3.0e38' : '0.0'};
     for (var c = 0u; c < u.C; c++) {
       let t = term(act(p, c), grad(p, c));
-      acc = ${wt.pixelMax ? 'max(acc, t)' : 'acc + t'};
+      acc = ${pixelMax ? 'max(acc, t)' : 'acc + t'};
     }
     MAP[mb + p] = acc;
   }`}
@@ -132,7 +140,7 @@ ${signFix ? `
   if (l == 0u) { PEAK[r] = peak; }
 }`,
   };
-}
+});
 
 /**
  * The fused CAM reduction: weights (per the method's snippet), Σ_c w_c·A, ReLU and division by
@@ -168,7 +176,7 @@ export function camReduce(a: Tensor, g: Tensor, wt: CamWeighting, opts: CamReduc
       program: reduceProgram(wt, !!opts.signFix),
       inputs: [{ buffer: a.buffer }, { buffer: g.buffer }],
       outputs: [{ buffer: map.buffer }, { buffer: weights.buffer }, { buffer: peak.buffer }],
-      uniforms: new Uniforms().u32(R, P, c, per, gx).buffer(),
+      uniforms: ReduceU.pack({ R, P, C: c, per, nwgx: gx }),
       workgroups: [gx, gy],
       shapes,
       cost: 6 * R * P * c,
@@ -181,13 +189,12 @@ export function camReduce(a: Tensor, g: Tensor, wt: CamWeighting, opts: CamReduc
 }
 
 // x:(R,P) y:(R,P) = max(x,0) / max_p max(x,0) (0 stays 0), peak:(R). One workgroup per row.
-const normalizeProgram = {
-  name: 'camNormalize',
-  key: 'wg',
+const NormalizeU = uniformDecl({ R: 'u32', P: 'u32', nwgx: 'u32' }, 'normalizeMaps');
+const normalizeProgram = defineProgram('camNormalize', {}, () => ({
   inputs: 1,
   outputs: 2,
   code: () => `
-${uniformStruct([['R', 'u32'], ['P', 'u32'], ['nwgx', 'u32']])}
+${NormalizeU.wgsl}
 ${storageDecls([['X', 'f32']], [['Y', 'f32'], ['PEAK', 'f32']])}
 var<workgroup> red: array<f32, ${WG}>;
 // x:(R,P) y:(R,P) peak:(R)
@@ -212,7 +219,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
   if (l == 0u) { PEAK[r] = peak; }
 }`,
-};
+}));
 
 /**
  * ReLU and division by each row's maximum: re-normalises averaged or multiplied maps.
@@ -234,7 +241,7 @@ export function normalizeMaps(x: Tensor): { map: Tensor; peak: Tensor } {
       program: normalizeProgram,
       inputs: [{ buffer: x.buffer }],
       outputs: [{ buffer: map.buffer }, { buffer: peak.buffer }],
-      uniforms: new Uniforms().u32(R, P, gx).buffer(),
+      uniforms: NormalizeU.pack({ R, P, nwgx: gx }),
       workgroups: [gx, gy],
       shapes: shapeStr('x', x.shape),
       cost: 8 * x.size,
@@ -249,13 +256,12 @@ export function normalizeMaps(x: Tensor): { map: Tensor; peak: Tensor } {
 
 // idx:(R,S) float class indices → y:(R,L) with y[r, l] = 1 where l = idx[r, r mod K] (K ≤ S),
 // else 0. (Rows of an image repeated K times for its top-K classes each pick their own column.)
-const oneHotProgram = {
-  name: 'camOneHot',
-  key: 'diag',
+const OneHotU = uniformDecl({ n: 'u32', L: 'u32', K: 'u32', S: 'u32', nwgx: 'u32' }, 'oneHotRows');
+const oneHotProgram = defineProgram('camOneHot', {}, () => ({
   inputs: 1,
   outputs: 1,
   code: () => `
-${uniformStruct([['n', 'u32'], ['L', 'u32'], ['K', 'u32'], ['S', 'u32'], ['nwgx', 'u32']])}
+${OneHotU.wgsl}
 ${storageDecls([['I', 'f32']], [['Y', 'f32']])}
 // idx:(R,S) y:(R,L)
 @compute @workgroup_size(${WG})
@@ -266,7 +272,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let want = u32(I[r * u.S + r % u.K]);
   Y[i] = select(0.0, 1.0, i % u.L == want);
 }`,
-};
+}));
 
 /**
  * One-hot rows from float-encoded class indices (as topk returns them); row r takes column
@@ -283,18 +289,17 @@ export function oneHotRows(idx: Tensor, classes: number, k = idx.shape[1] ?? 1):
   const [gx, gy] = grid1d(Math.ceil(n / WG), idx.runtime);
   return launch({
     program: oneHotProgram, inputs: [idx], outShape: [R, classes],
-    uniforms: new Uniforms().u32(n, classes, k, S, gx), workgroups: [gx, gy],
+    uniforms: OneHotU.pack({ n, L: classes, K: k, S, nwgx: gx }), workgroups: [gx, gy],
   });
 }
 
 // x:(N,S) y:(N·K,S) with y[n·K + k] = x[n]
-const repeatProgram = {
-  name: 'camRepeatRows',
-  key: 'copy',
+const RepeatU = uniformDecl({ n: 'u32', S: 'u32', K: 'u32', nwgx: 'u32' }, 'repeatRows');
+const repeatProgram = defineProgram('camRepeatRows', {}, () => ({
   inputs: 1,
   outputs: 1,
   code: () => `
-${uniformStruct([['n', 'u32'], ['S', 'u32'], ['K', 'u32'], ['nwgx', 'u32']])}
+${RepeatU.wgsl}
 ${storageDecls([['X', 'f32']], [['Y', 'f32']])}
 // x:(N,S) y:(N·K,S)
 @compute @workgroup_size(${WG})
@@ -304,7 +309,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let row = i / u.S;
   Y[i] = X[(row / u.K) * u.S + i % u.S];
 }`,
-};
+}));
 
 /**
  * Each image (row of the leading axis) repeated K times in place: (N,…) → (N·K,…).
@@ -320,6 +325,6 @@ export function repeatRows(x: Tensor, k: number): Tensor {
   const [gx, gy] = grid1d(Math.ceil(n / WG), x.runtime);
   return launch({
     program: repeatProgram, inputs: [x], outShape: [N * k, ...x.shape.slice(1)],
-    uniforms: new Uniforms().u32(n, S, k, gx), workgroups: [gx, gy],
+    uniforms: RepeatU.pack({ n, S, K: k, nwgx: gx }), workgroups: [gx, gy],
   });
 }

@@ -6,7 +6,7 @@
 // multi-layer averaging's contract. Parity with pytorch-grad-cam itself: oracle.test.ts.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cam, GUIDED_WARNING, smoothGradNoise, type CamMethodName } from '../../src/cam/index.ts';
+import { cam, GUIDED_WARNING, METHOD_NAMES, smoothGradNoise, type CamMethodName } from '../../src/cam/index.ts';
 import { upload } from '../../src/tensor/tensor.ts';
 import type { Model } from '../../src/nn/model.ts';
 import { fromTf, randomizeTf } from '../nn/keras-helpers.ts';
@@ -86,6 +86,15 @@ const FORMULAS: Partial<Record<CamMethodName, (A: number[][], G: number[][], P: 
   layercam: (A, G) => A.map((row, p) => row.reduce((s, a, c) => s + a * Math.max(G[p]![c]!, 0), 0)), // Jiang et al. Eq. 5-6
   'gradcam-elementwise': (A, G) => A.map((row, p) => row.reduce((s, a, c) => s + Math.max(a * G[p]![c]!, 0), 0)),
 };
+
+/** Methods checked by a test of their own below rather than by FORMULAS (the name is in its title). */
+const OWN_TEST = new Set<CamMethodName>(['scorecam', 'eigencam', 'eigengradcam', 'saliency', 'guided-gradcam']);
+
+s('every method in METHOD_NAMES has a reference: a formula in FORMULAS or a test of its own', () => {
+  const missing = METHOD_NAMES.filter((m) => !FORMULAS[m] && !OWN_TEST.has(m));
+  assert.equal(missing, [], `no reference for ${missing.join(', ')}: add its paper's formula to FORMULAS (or a test of its own)`);
+  for (const m of OWN_TEST) assert.ok(METHOD_NAMES.includes(m), `${m} is not a method`);
+});
 
 s('control: the gradients at feat differ between the two images (so per-row targets are exercised)', () => {
   const r = refFor('feat', perImage);
@@ -259,16 +268,16 @@ s('smoothGrad: noise 0 reproduces the method; noise > 0 is seeded (same seed sam
   });
 });
 
-s('top-2 for the methods tested above with per-image targets only: each row is the map of its class asked for directly (saliency, guided-gradcam, eigengradcam, scorecam)', async () => {
+s('top-2 for every method without a FORMULAS check (those tested above with per-image targets): each row is the map of its class asked for directly', async () => {
   const x = upload(xh, SHAPE);
-  for (const method of ['saliency', 'guided-gradcam', 'eigengradcam', 'scorecam'] as CamMethodName[]) {
+  for (const method of METHOD_NAMES.filter((m) => !FORMULAS[m])) {
     const top = await cam(model, x, { method, layer: 'feat', target: { topK: 2 } });
     for (let k = 0; k < 2; k++) {
       const classes = [0, 1].map((n) => top.images[n * 2 + k]!.target);
       const direct = await cam(model, x, { method, layer: 'feat', target: classes });
       for (let n = 0; n < N; n++) assertClose(top.images[n * 2 + k]!.map.values, direct.images[n]!.map.values, { rtol: 0, atol: 1e-5, what: `${method} image ${n} top-${k + 1}` });
     }
-    assert.not.equal(top.images[0]!.target, top.images[1]!.target);
+    assert.not.equal(top.images[0]!.target, top.images[1]!.target, `${method}: image 0's top-1 and top-2 classes`);
   }
 });
 
@@ -287,8 +296,7 @@ s('several layers: each map up-sampled to the input size, averaged, normalised',
 s('no method leaks GPU memory (live bytes unchanged after each, SmoothGrad and several layers included)', async () => {
   const rt = await gpu();
   const x = upload(xh, SHAPE);
-  const methods: CamMethodName[] = ['gradcam', 'gradcam++', 'hirescam', 'xgradcam', 'layercam', 'scorecam', 'eigencam', 'saliency', 'guided-gradcam', 'gradcam-elementwise', 'eigengradcam'];
-  for (const method of methods) {
+  for (const method of METHOD_NAMES) {
     await cam(model, x, { method, layer: 'feat' }); // warm caches (pipelines, folds)
     const before = rt.stats().liveBytes;
     await cam(model, x, { method, layer: ['c1', 'feat'], target: { topK: 2 }, smoothGrad: { samples: 2, noise: 0.1 } });

@@ -1,13 +1,14 @@
 // The fused CAM reductions and their helpers against formulas worked on the host in float64:
-// every weighting (Grad-CAM, Grad-CAM++, XGrad-CAM, HiResCAM, LayerCAM, element-wise Grad-CAM,
-// given weights, |·|max),
+// every weighting snippet of the methods in METHOD_NAMES (Grad-CAM, Grad-CAM++, XGrad-CAM,
+// HiResCAM, LayerCAM, element-wise Grad-CAM, |·|max, given weights; a new one fails until its
+// host formula is written),
 // the sign fix, channel chunking beyond 1024, 1×1 maps, rows per image; normalisation, one-hot
 // rows, repeats, Score-CAM masks and their range (against tf.image.resizeBilinear) and power iteration.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { camReduce, normalizeMaps, oneHotRows, repeatRows, type CamWeighting } from '../../src/kernels/cam.ts';
 import { channelRange, pickScores, powerIteration, scoreCamMasks, upsampledRange } from '../../src/kernels/cam-aux.ts';
-import { METHODS } from '../../src/cam/methods/index.ts';
+import { getMethod, METHOD_NAMES, METHODS } from '../../src/cam/methods/index.ts';
 import { upload, zeros } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn, ref, tf } from '../helpers.ts';
 
@@ -40,6 +41,7 @@ const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
 // pytorch-grad-cam 084273b3 (the reference oracle.test.ts compares whole maps with):
 // grad_cam_plusplus.py `eps = 0.000001`, xgrad_cam.py `sum_activations + 1e-7`.
 const EPS_GRADCAM_PP = 1e-6, EPS_XGRADCAM = 1e-7;
+/** Host formulas by weighting key (the methods' snippets: src/cam/methods/*.ts). */
 const HOST: Record<string, HostW> = {
   gradcam: channel((_a, g) => sum(g) / g.length),
   'gradcam++': channel((a, g) => {
@@ -50,7 +52,7 @@ const HOST: Record<string, HostW> = {
   hirescam: pixel((a, g) => a * g),
   layercam: pixel((a, g) => a * Math.max(g, 0)),
   'gradcam-elementwise': pixel((a, g) => Math.max(a * g, 0)),
-  saliency: pixel((_a, g) => Math.abs(g), true),
+  absmax: pixel((_a, g) => Math.abs(g), true), // saliency, and Guided Grad-CAM's guided gradient
 };
 const normalise = (m: Float64Array) => {
   const r = m.map((v) => Math.max(v, 0));
@@ -58,13 +60,26 @@ const normalise = (m: Float64Array) => {
   return { map: peak > 0 ? r.map((v) => v / peak) : r, peak };
 };
 
+// Every distinct weighting snippet of the methods in METHOD_NAMES, by key; those applying given
+// weights (Score-CAM's, Eigen-CAM's) are checked by the given-weights test below.
+const WEIGHTINGS = new Map<string, CamWeighting>();
+for (const name of METHOD_NAMES) {
+  const wt = getMethod(name).weighting;
+  if (!wt) continue;
+  const had = WEIGHTINGS.get(wt.key);
+  if (had && (had.channel !== wt.channel || had.pixel !== wt.pixel || had.pixelMax !== wt.pixelMax)) throw new Error(`weighting key '${wt.key}' names two different snippets (${name}): give each its own key`);
+  WEIGHTINGS.set(wt.key, wt);
+}
+const isGiven = (wt: CamWeighting) => wt.channel?.includes('given(') ?? false;
+
 const shapes: [number, number, number, number][] = [[2, 5, 7, 6], [1, 1, 1, 9], [3, 3, 4, 1030], [1, 9, 9, 3]];
-for (const name of ['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam', 'gradcam-elementwise', 'saliency'] as const) {
+for (const wt of [...WEIGHTINGS.values()].filter((w) => !isGiven(w))) {
+  const name = wt.key;
   s(`camReduce '${name}' matches the host formula (fp32, rtol 1e-4): weights, map, peak`, async () => {
+    assert.ok(HOST[name], `no host formula for the weighting '${name}': add the paper's formula to HOST`);
     for (const [i, [N, h, w, C]] of shapes.entries()) {
       const P = h * w, n = N * P * C;
       const A = randn(n, 10 + i, 0, 2), G = randn(n, 20 + i, -0.01, 0.01);
-      const wt: CamWeighting = METHODS[name].weighting;
       const r = camReduce(upload(A, [N, h, w, C]), upload(G, [N, h, w, C]), wt);
       const [map, peak] = [await r.map.data(), await r.peak.data()];
       const weights = wt.channel ? await r.weights.data() : null;
@@ -80,14 +95,15 @@ for (const name of ['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam', 
   });
 }
 
-s('camReduce with given weights: rows per image share activations; the sign fix flips anti-correlated maps', async () => {
+s('camReduce with given weights (every such weighting of the methods): rows per image share activations; the sign fix flips anti-correlated maps', async () => {
   const [N, h, w, C, K] = [2, 3, 5, 7, 2];
   const P = h * w;
   const A = randn(N * P * C, 3, 0, 1);
   const V = randn(N * K * C, 4, -1, 1);
   V.fill(-0.5, 0, C); // row 0: all-negative weights on positive activations → negative map
-  const given = METHODS.eigencam.weighting;
-  for (const signFix of [false, true]) {
+  const givens = [...WEIGHTINGS.values()].filter(isGiven);
+  assert.ok(givens.length >= 1, 'Score-CAM and Eigen-CAM apply given weights');
+  for (const given of givens) for (const signFix of [false, true]) {
     const r = camReduce(upload(A, [N, h, w, C]), upload(V, [N * K, C]), given, { rowsPerImage: K, signFix });
     const map = await r.map.data();
     for (let row = 0; row < N * K; row++) {

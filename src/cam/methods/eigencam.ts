@@ -6,12 +6,17 @@
 // iteration on the smaller Gram matrix, on the device. A singular vector's sign is arbitrary
 // (pytorch-grad-cam keeps LAPACK's); camlight chooses the sign that makes the map correlate
 // positively with the channel sum Σ_c A_hwc. Class-agnostic.
-import type { CamMethod } from '../types.ts';
+import { eigenMaps, layerActivations, combineLayers } from '../paths.ts';
+import { defineCamMethod } from './define.ts';
 
-export const eigencam: CamMethod = {
+export const eigencam = defineCamMethod({
   name: 'eigencam',
   cite: 'Muhammad & Yeasin 2020, Eigen-CAM, Eq. 4-5',
-  kind: 'eigen',
+  needs: 'activations',
+  // The projection's weights v₁ are given per row; camReduce applies them with the sign fix.
   weighting: { key: 'given', channel: 'w = given(c);' },
-  signFix: true,
-};
+  run(ctx) {
+    const per = layerActivations(ctx).map((a) => eigenMaps(a, ctx.K, ctx.method.weighting!, { centred: ctx.options.centred }));
+    return { maps: combineLayers(per, ctx.size), top: null };
+  },
+});

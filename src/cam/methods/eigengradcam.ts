@@ -4,12 +4,17 @@
 // map is class-specific: map = ReLU(±(M − mean_p M)·v₁) with M = ∂y/∂A ⊙ A, centred by default
 // as pytorch-grad-cam; the sign as Eigen-CAM (correlating with M's channel sum, i.e. with
 // HiResCAM's pre-ReLU map).
-import type { CamMethod } from '../types.ts';
+import { eigenGradMaps, layerGradientMaps } from '../paths.ts';
+import { defineCamMethod } from './define.ts';
 
-export const eigengradcam: CamMethod = {
+export const eigengradcam = defineCamMethod({
   name: 'eigengradcam',
   cite: "pytorch-grad-cam's EigenGradCAM: Eigen-CAM (Muhammad & Yeasin 2020, Eq. 4-5) on ∂y/∂A ⊙ A",
-  kind: 'eigen-grad',
+  needs: 'gradients',
   weighting: { key: 'given', channel: 'w = given(c);' },
-  signFix: true,
-};
+  // The gradient path, each layer's (A, ∂y/∂A) reduced by the projection of their product.
+  run(ctx) {
+    const wt = ctx.method.weighting!;
+    return layerGradientMaps(ctx, wt, (a, g) => eigenGradMaps(a, g, wt, { centred: ctx.options.centred }));
+  },
+});

@@ -5,12 +5,12 @@
 // map). ε = 1e-6 in α's denominator, pytorch-grad-cam's GradCAMPlusPlus constant (the paper has
 // none; with g² ≈ ε on global-average-pooled heads the choice moves the map, so it follows the
 // reference implementation). Measured against pytorch-grad-cam: docs/METHODS.md.
-import type { CamMethod } from '../types.ts';
+import { defineCamMethod } from './define.ts';
 
-export const gradcamPlusPlus: CamMethod = {
+export const gradcamPlusPlus = defineCamMethod({
   name: 'gradcam++',
   cite: 'Chattopadhay et al. 2018, Grad-CAM++, Eq. 19 (exp score) and Eq. 10',
-  kind: 'gradient',
+  needs: 'gradients',
   weighting: {
     key: 'gradcam++',
     channel: `var sa = 0.0;
@@ -22,4 +22,4 @@ export const gradcamPlusPlus: CamMethod = {
     w += alpha * max(g, 0.0);
   }`,
   },
-};
+});
