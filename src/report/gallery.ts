@@ -115,7 +115,7 @@ function metricsTable(m: EntryMetrics | undefined): string {
 export const METRIC_READINGS: [string, string][] = [
   ['deletion AUC', 'the class probability as the map\'s most important pixels are removed first (Petsiuk et al. 2018): lower means the map found what the model needs.'],
   ['insertion AUC', 'the probability as those pixels are put back into a blurred copy: higher means the same, from the other side.'],
-  ['randomised ρ', 'Spearman correlation with the map once every weighted layer is re-initialised (Adebayo et al. 2018): near 0 passes (the map depends on what was learnt), near 1 fails; "flat" when the randomised model\'s map is constant (passes).'],
+  ['randomised ρ', 'Spearman correlation with the map once every weighted layer is re-initialised (Adebayo et al. 2018): near 0 passes (the map depends on what was learnt), near 1 fails; "flat" when the randomised model\'s map is constant (passes); strongly negative: an inverted map, still tied to the image.'],
   ['top-k ∩', 'share of the map\'s top-k pixels still in the top k after a perturbation of L∞ ε that keeps the predicted class (Ghorbani et al. 2019): 1 is stable, low is fragile.'],
   ['ρ', 'Spearman rank correlation of all pixels between the map and the perturbed copy\'s: 1 means the same ordering of importance.'],
   ['shift px', 'how far the map\'s centre of mass moved, in input pixels: compare it with the input size.'],
