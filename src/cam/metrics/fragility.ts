@@ -128,7 +128,11 @@ export function projectedSignStep(x: Float32Array, x0: Float32Array, g: ArrayLik
   return out;
 }
 
-/** Mean of the finite values (NaN when none). */
+/**
+ * Mean of the finite values (NaN when none): a copy whose map is constant has ρ = NaN and is left out.
+ * @example
+ *   finiteMean([1, NaN, 3]);   // 2
+ */
 export function finiteMean(v: readonly number[]): number {
   const f = v.filter(Number.isFinite);
   return f.length ? f.reduce((s, x) => s + x, 0) / f.length : NaN;
