@@ -195,7 +195,7 @@ else
   missing_data "skimage's photographs are missing; install python3-skimage (apt-get install python3-skimage) or set CAMLIGHT_SKIMAGE_DATA to a folder holding chelsea.png."
 fi
 
-# ---- Chromium for the browser tests (test/package): Debian's own package, driven by
+# ---- Chromium for the browser tests (test/package, test/report/gallery-browser): Debian's own package, driven by
 # playwright-core; never a browser downloaded by a test tool. Installed when missing under CI.
 chromium_bin="${CAMLIGHT_CHROMIUM:-/usr/bin/chromium}"
 if [ -x "$chromium_bin" ]; then

@@ -17,12 +17,17 @@ import { init } from '../tensor/runtime-global.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { collectImages, overlayNames } from './cam-inputs.ts';
 import { resolveModelOption } from './pretrained.ts';
+import { CamExtras, parseMethods, parseMetrics, writeGallery } from './cam-gallery.ts';
 
 export const CAM_USAGE = `usage: camlight cam <images or folders…> --model <model.json|model.h5> [options]
 
   --model FILE|NAME    a TensorFlow.js layers model (model.json + shards) or a Keras .h5 model, or a
                        pretrained model by name: vgg16 | vgg19 | inception_v3 (downloaded once; see weights/README.md)
   --method NAME        ${METHOD_NAMES.join(' | ')} (default gradcam)
+  --methods A,B,…      several methods side by side in the gallery (overlays NAME.METHOD.cam.png past the first)
+  --metrics            per image and method: deletion/insertion AUCs, the randomisation figure and the
+                       fragility figures (random ±8/255 copies, and the attack for gradcam); see README
+  --perturbations N    random copies per image for --metrics (default 8)
   --layer auto|NAME    the layer to explain (default auto: the last layer with spatial extent)
   --target T           top1 (default) | topK (e.g. top3: one map per class) | class INDEX | class NAME
   --labels FILE        class names: .txt (one per line) or .json; default: camlight.json beside the model
@@ -36,6 +41,8 @@ export const CAM_USAGE = `usage: camlight cam <images or folders…> --model <mo
   --out DIR            where overlays and cams.json go (default camlight-cams)
   --max-pixels N       refuse images larger than N pixels, checked from the header (default ${DEFAULT_MAX_PIXELS / 1e6} million)
   --json               also print cams.json to stdout
+
+DIR/index.html is the gallery: one self-contained page with every input, its overlays and top classes.
 
 A file that cannot be read or decoded, or whose model output is not finite, is reported and
 skipped; the rest are processed, cams.json lists the failures and the exit code is 2 (1 when no
@@ -111,12 +118,14 @@ export async function camCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const a = parseArgs(argv,
-    ['model', 'method', 'layer', 'target', 'labels', 'preprocess', 'crop', 'size', 'colormap', 'opacity', 'style', 'batch', 'out', 'max-pixels'],
-    ['json']);
+    ['model', 'method', 'layer', 'target', 'labels', 'preprocess', 'crop', 'size', 'colormap', 'opacity', 'style', 'batch', 'out', 'max-pixels', 'methods', 'perturbations'],
+    ['json', 'metrics']);
   const modelPath = a.values.get('model');
   if (!modelPath) throw new UsageError('--model is required (a model.json or .h5 file); see --help');
-  const method = (a.values.get('method') ?? 'gradcam') as CamMethodName;
+  const methods = parseMethods(a.values.get('methods'), a.values.get('method'));
+  const method = methods[0]!;
   if (!METHOD_NAMES.includes(method)) throw new UsageError(`--method ${method}: use one of ${METHOD_NAMES.join(', ')}`);
+  const metrics = parseMetrics(a.flags.has('metrics'), a.values.get('perturbations'));
   const colormap = (a.values.get('colormap') ?? 'jet') as ColormapName;
   if (!COLORMAPS.includes(colormap)) throw new UsageError(`--colormap ${colormap}: use one of ${COLORMAPS.join(', ')}`);
   const style = a.values.get('style') ?? 'blend';
@@ -160,6 +169,10 @@ export async function camCommand(argv: string[]): Promise<number> {
 
   const unique = overlayNames(files);
   const names = new Map(files.map((f, i) => [f, unique[i]!]));
+  const extras = new CamExtras(model, {
+    out, methods, metrics, layer: (a.values.get('layer') ?? named.camLayer ?? 'auto') as string, target, labels, size,
+    channels: geo.channels as 1 | 3, preprocess, crop: cropMode, overlay: { colormap, opacity, style }, names,
+  });
   const images: unknown[] = [];
   const failures: Failure[] = [];
   const fail = (file: string, error: string) => {
@@ -221,6 +234,7 @@ export async function camCommand(argv: string[]): Promise<number> {
         overlay: pngName,
       });
     }
+    await extras.batch(chunk, decoded, r, broken);
   }
   const doc = {
     model: modelPath,
@@ -232,13 +246,15 @@ export async function camCommand(argv: string[]): Promise<number> {
     images,
     ...(failures.length ? { failures } : {}),
   };
+  extras.complete(doc);
   const text = JSON.stringify(doc, null, 1);
   await atomicWrite(join(out, 'cams.json'), text);
+  const page = await writeGallery(out);
   for (const w of warnings) console.error(`warning: ${w}`);
   if (a.flags.has('json')) console.log(text);
   const done = files.length - failures.length;
   if (images.length && (!a.flags.has('json') || failures.length)) {
-    console.error(`camlight cam: ${images.length} map(s) of ${done} image(s) → ${out}/ (cams.json and overlays)` +
+    console.error(`camlight cam: ${images.length} map(s) of ${done} image(s) → ${out}/ (cams.json, overlays, gallery ${page})` +
       (failures.length ? `; ${failures.length} of ${files.length} input(s) failed and were skipped (listed in cams.json)` : ''));
   }
   model.dispose();
