@@ -78,6 +78,18 @@ export function uniformDecl<const F extends Record<string, UniformType>>(fields:
   };
 }
 
+/**
+ * Numbered fields `${prefix}0..${prefix}{n-1}` for a uniformDecl, for per-axis or per-input
+ * values: `{ ...indexedFields('d', 6) }` declares d0..d5, `indexedValues('d', dims)` packs them.
+ */
+export function indexedFields<T extends UniformType>(prefix: string, n: number, type: T = 'u32' as T): Record<string, T> {
+  return Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, type]));
+}
+
+export function indexedValues(prefix: string, values: readonly number[]): Record<string, number> {
+  return Object.fromEntries(values.map((v, i) => [`${prefix}${i}`, v]));
+}
+
 /** Values a program's specification may hold: whatever the WGSL generator reads to write the text. */
 export type SpecValue = string | number | boolean | null | undefined | readonly SpecValue[] | { readonly [k: string]: SpecValue };
 
