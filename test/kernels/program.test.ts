@@ -178,7 +178,8 @@ s('control: specs differing only in one baked value compile two pipelines; a han
 
 // Files converted by another branch at the time of writing; drop them here once converted.
 const NOT_YET = new Set(['cam.ts', 'cam-aux.ts']);
-const OLD_STYLE = /new Uniforms\b|\buniformStruct\(|^\s*key:|isCpuAdapter/;
+// A property `key:` holding a value (a type member `key: string;` is fine).
+const OLD_STYLE = /new Uniforms\b|\buniformStruct\(|^\s*key:(?!\s*string;)|isCpuAdapter/;
 
 s('every kernel declares uniforms by name and derives its key (no Uniforms, uniformStruct or key: in src/kernels)', () => {
   const dir = join(import.meta.dirname, '../../src/kernels');
@@ -193,8 +194,12 @@ s('every kernel declares uniforms by name and derives its key (no Uniforms, unif
   }
   assert.equal(bad, [], `positional uniforms or hand-written keys:\n${bad.join('\n')}`);
   // Control: the pattern catches each old form.
-  const old = ["  const u = new Uniforms().u32(n, gx);", "${uniformStruct([['n', 'u32']])}", "    key: 'v1',", 'chooseConvTile(g, isCpuAdapter(rt))'];
+  const old = [
+    '  const u = new Uniforms().u32(n, gx);', "${uniformStruct([['n', 'u32']])}", "    key: 'v1',", '    key: rule,',
+    '    key: `${tileKey(tile)}|${act}`,', 'chooseConvTile(g, isCpuAdapter(rt))',
+  ];
   for (const line of old) assert.ok(OLD_STYLE.test(line), line);
+  assert.not.ok(OLD_STYLE.test('  key: string;'), 'a type member is not a key');
 });
 
 s.run();
