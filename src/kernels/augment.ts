@@ -5,7 +5,7 @@ import { ShapeError } from '../gpu/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { affine } from './elementwise.ts';
 import { sum } from './reduce.ts';
-import { grid1d, launch, storageDecls, uniformStruct, Uniforms } from './program.ts';
+import { defineProgram, grid1d, launch, storageDecls, uniformDecl } from './program.ts';
 
 /** Floats per image in the parameter tensor, in this order. */
 export const AUG_PARAMS = 10;
@@ -22,18 +22,18 @@ export const AUG = {
 const WG = 64;
 const PER_THREAD = 4;
 
+/** Per-call values; lo/hi are the clamp bounds (either may be ±Infinity, an open side). */
+const AugU = uniformDecl({ n: 'u32', nwgx: 'u32', H: 'u32', W: 'u32', C: 'u32', lo: 'f32', hi: 'f32' }, 'augment', { nonFinite: ['lo', 'hi'] });
+
 // x:(N,H,W,C) p:(N,10) mean:(N,C) y:(N,H,W,C)
 //   y[n,h,w,c] = cutout(clamp((x[n, h', w', c] − mean)·contrast + mean + brightness))
 //   with w' = (flipH ? W−1−w : w) − dx, h' = (flipV ? H−1−h : h) − dy, and x = 0 outside the image.
 // Without contrast the MEAN binding is a stand-in that is never read.
-function augmentProgram(clampOn: boolean, contrastOn: boolean) {
-  return {
-    name: 'augment',
-    key: `${clampOn ? 'clamp' : 'free'}.${contrastOn ? 'contrast' : 'plain'}`,
-    inputs: 3,
-    outputs: 1,
-    code: () => `
-${uniformStruct([['n', 'u32'], ['nwgx', 'u32'], ['H', 'u32'], ['W', 'u32'], ['C', 'u32'], ['lo', 'f32'], ['hi', 'f32']])}
+const augmentProgram = (clampOn: boolean, contrastOn: boolean) => defineProgram('augment', { clampOn, contrastOn }, ({ clampOn, contrastOn }) => ({
+  inputs: 3,
+  outputs: 1,
+  code: () => `
+${AugU.wgsl}
 ${storageDecls([['X', 'f32'], ['P', 'f32'], ['MEAN', 'f32']], [['Y', 'f32']])}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -73,8 +73,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     Y[i] = v;
   }
 }`,
-  };
-}
+}));
 
 /**
  * Applies per-image augmentation parameters (rows of AUG_PARAMS floats, see AUG) to a batch.
@@ -98,7 +97,7 @@ export function augment(x: Tensor, params: Tensor, o: { clamp?: [number, number]
     s.dispose();
   }
   const [gx, gy] = grid1d(Math.ceil(x.size / (WG * PER_THREAD)), x.runtime);
-  const u = new Uniforms().u32(x.size, gx, h, w, c).f32(o.clamp?.[0] ?? 0, o.clamp?.[1] ?? 0);
+  const u = AugU.pack({ n: x.size, nwgx: gx, H: h, W: w, C: c, lo: o.clamp?.[0] ?? 0, hi: o.clamp?.[1] ?? 0 });
   try {
     return launch({
       program: augmentProgram(!!o.clamp, contrastOn),

@@ -4,7 +4,7 @@
 import { ShapeError } from '../gpu/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { batchNorm } from './batchnorm.ts';
-import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
+import { defineProgram, grid1d, launch, shapeStr, storageDecls, uniformDecl } from './program.ts';
 
 const WG = 64;
 const PER_THREAD = 4;
@@ -21,7 +21,8 @@ type ColumnMode = 'sum' | 'sqdev' | 'grad';
 //   grad:  P[s, c]      = scale · Σ_r dy[r,c]                                 (inputs dy, x, mean)
 //          P[s, C + c]  = scale · Σ_r dy[r,c] · (x[r,c] - mean[c])
 // Lanes run along c, so neighbouring lanes read neighbouring addresses of a row.
-function columnProgram(mode: ColumnMode) {
+const ColumnU = uniformDecl({ lanes: 'u32', nwgx: 'u32', R: 'u32', C: 'u32', chunk: 'u32', scale: 'f32' }, 'batchNormTrain column sums');
+const columnProgram = (mode: ColumnMode) => defineProgram(`batchnorm-train.${mode}`, { mode }, ({ mode }) => {
   const ins: [string, string][] = mode === 'sum' ? [['X', 'f32']]
     : mode === 'sqdev' ? [['X', 'f32'], ['M', 'f32']] : [['DY', 'f32'], ['X', 'f32'], ['M', 'f32']];
   const setup = mode === 'sum' ? '' : 'let m = M[c];';
@@ -34,12 +35,10 @@ function columnProgram(mode: ColumnMode) {
     ? 'P[s * 2u * u.C + c] = acc * u.scale;\n  P[s * 2u * u.C + u.C + c] = acc2 * u.scale;'
     : 'P[s * u.C + c] = acc * u.scale;';
   return {
-    name: `batchnorm-train.${mode}`,
-    key: 'v1',
     inputs: ins.length,
     outputs: 1,
     code: () => `
-${uniformStruct([['lanes', 'u32'], ['nwgx', 'u32'], ['R', 'u32'], ['C', 'u32'], ['chunk', 'u32'], ['scale', 'f32']])}
+${ColumnU.wgsl}
 ${storageDecls(ins, [['P', 'f32']])}
 // x,dy:(R,C) mean:(C) partials:(S,${mode === 'grad' ? '2C' : 'C'})
 @compute @workgroup_size(${WG})
@@ -59,7 +58,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   ${write}
 }`,
   };
-}
+});
 
 /**
  * Column reductions of an (R,C) view, scaled: (C) or (2C) for 'grad'. Long columns are split
@@ -74,7 +73,7 @@ function columnSums(mode: ColumnMode, inputs: Tensor[], R: number, C: number, sc
   const [gx, gy] = grid1d(Math.ceil(lanes / WG), rt);
   const partial = launch({
     program: columnProgram(mode), inputs, outShape: splits > 1 ? [splits, width] : [width],
-    uniforms: new Uniforms().u32(lanes, gx, R, C, chunk).f32(splits > 1 ? 1 : scale), workgroups: [gx, gy],
+    uniforms: ColumnU.pack({ lanes, nwgx: gx, R, C, chunk, scale: splits > 1 ? 1 : scale }), workgroups: [gx, gy],
     shapes, cost: inputs.reduce((a, t) => a + t.byteLength, 0),
   });
   if (splits === 1) return partial;
@@ -139,16 +138,15 @@ export function batchNormTrain(x: Tensor, p: BatchNormTrainParams = {}): { y: Te
 //   x̂ = (x - mean)·rstd, rstd = 1/√(var+ε)
 //   dx = γ·rstd·(dy - Σdy/R - x̂·Σ(dy·x̂)/R) = γ·rstd·(dy - A/R - (x-mean)·rstd²·B/R)
 // Each workgroup covers WG·PER_THREAD consecutive elements; lane l takes l, l+WG, … (coalesced).
-function dxProgram(hasGamma: boolean) {
+const DxU = uniformDecl({ total: 'u32', nwgx: 'u32', C: 'u32', invR: 'f32', eps: 'f32' }, 'batchNormTrainGrad');
+const dxProgram = (hasGamma: boolean) => defineProgram('batchnorm-train.dx', { hasGamma }, ({ hasGamma }) => {
   const ins: [string, string][] = [['DY', 'f32'], ['X', 'f32'], ['M', 'f32'], ['V', 'f32'], ['S', 'f32']];
   if (hasGamma) ins.push(['G', 'f32']);
   return {
-    name: 'batchnorm-train.dx',
-    key: hasGamma ? 'g' : 'nog',
     inputs: ins.length,
     outputs: 1,
     code: () => `
-${uniformStruct([['total', 'u32'], ['nwgx', 'u32'], ['C', 'u32'], ['invR', 'f32'], ['eps', 'f32']])}
+${DxU.wgsl}
 ${storageDecls(ins, [['DX', 'f32']])}
 // dy,x:(R,C) mean,variance,gamma:(C) sums:(2C) dx:(R,C)
 @compute @workgroup_size(${WG})
@@ -166,18 +164,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 }`,
   };
-}
+});
 
 // sums:(2C) variance:(C) → dBeta:(C) = Σdy, or dGamma:(C) = Σdy·(x-mean)·rstd.
-function paramGradProgram(which: 'beta' | 'gamma') {
+const ParamGradU = uniformDecl({ C: 'u32', nwgx: 'u32', eps: 'f32' }, 'batchNormTrainGrad params');
+const paramGradProgram = (which: 'beta' | 'gamma') => defineProgram('batchnorm-train.param-grad', { which }, ({ which }) => {
   const ins: [string, string][] = which === 'beta' ? [['S', 'f32']] : [['S', 'f32'], ['V', 'f32']];
   return {
-    name: 'batchnorm-train.param-grad',
-    key: which,
     inputs: ins.length,
     outputs: 1,
     code: () => `
-${uniformStruct([['C', 'u32'], ['nwgx', 'u32'], ['eps', 'f32']])}
+${ParamGradU.wgsl}
 ${storageDecls(ins, [['D', 'f32']])}
 // sums:(2C) variance:(C) d:(C)
 @compute @workgroup_size(${WG})
@@ -187,7 +184,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   D[c] = ${which === 'beta' ? 'S[c]' : 'S[u.C + c] * inverseSqrt(V[c] + u.eps)'};
 }`,
   };
-}
+});
 
 /**
  * Backward of `{ y } = batchNormTrain(x, { gamma, beta, epsilon })`, differentiating through
@@ -219,10 +216,10 @@ export function batchNormTrainGrad(
     const dxIns = [dy, x, p.mean, p.variance, sums, ...(p.gamma ? [p.gamma] : [])];
     made.push(launch({
       program: dxProgram(!!p.gamma), inputs: dxIns, outShape: x.shape, workgroups: [gx, gy], shapes,
-      uniforms: new Uniforms().u32(total, gx, C).f32(1 / R, eps), cost: 3 * total * 4,
+      uniforms: DxU.pack({ total, nwgx: gx, C, invR: 1 / R, eps }), cost: 3 * total * 4,
     }));
     const [cx, cy] = grid1d(Math.ceil(C / WG), x.runtime);
-    const u = new Uniforms().u32(C, cx).f32(eps);
+    const u = ParamGradU.pack({ C, nwgx: cx, eps });
     made.push(launch({ program: paramGradProgram('gamma'), inputs: [sums, p.variance], outShape: [C], uniforms: u, workgroups: [cx, cy], shapes }));
     made.push(launch({ program: paramGradProgram('beta'), inputs: [sums], outShape: [C], uniforms: u, workgroups: [cx, cy], shapes }));
     return { dx: made[0]!, dGamma: made[1]!, dBeta: made[2]! };
@@ -238,14 +235,12 @@ export function batchNormTrainGrad(
 
 // batchMean,batchVar:(C) movingMean,movingVar:(C) updated in place:
 //   moving ← moving - (moving - batch)·(1 - momentum)   (= moving·momentum + batch·(1 - momentum))
-function movingProgram() {
-  return {
-    name: 'batchnorm-train.moving',
-    key: 'v1',
-    inputs: 2,
-    outputs: 2,
-    code: () => `
-${uniformStruct([['C', 'u32'], ['nwgx', 'u32'], ['decay', 'f32'], ['varScale', 'f32']])}
+const MovingU = uniformDecl({ C: 'u32', nwgx: 'u32', decay: 'f32', varScale: 'f32' }, 'updateMovingStats');
+const movingProgram = defineProgram('batchnorm-train.moving', {}, () => ({
+  inputs: 2,
+  outputs: 2,
+  code: () => `
+${MovingU.wgsl}
 ${storageDecls([['BM', 'f32'], ['BV', 'f32']], [['MM', 'f32'], ['MV', 'f32']])}
 // batchMean,batchVar:(C) movingMean,movingVar:(C), read and written in place
 @compute @workgroup_size(${WG})
@@ -255,8 +250,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   MM[c] = MM[c] - (MM[c] - BM[c]) * u.decay;
   MV[c] = MV[c] - (MV[c] - BV[c] * u.varScale) * u.decay;
 }`,
-  };
-}
+}));
 
 /**
  * Updates the moving statistics in place on the GPU, as Keras does after a training step:
@@ -296,10 +290,10 @@ export function updateMovingStats(
   const rt = moving.mean.runtime;
   const [gx, gy] = grid1d(Math.ceil(C / WG), rt);
   rt.dispatch({
-    program: movingProgram(),
+    program: movingProgram,
     inputs: [{ buffer: batch.mean.buffer }, { buffer: batch.variance.buffer }],
     outputs: [{ buffer: moving.mean.buffer }, { buffer: moving.variance.buffer }],
-    uniforms: new Uniforms().u32(C, gx).f32(1 - momentum, count === undefined ? 1 : count / (count - 1)).buffer(),
+    uniforms: MovingU.pack({ C, nwgx: gx, decay: 1 - momentum, varScale: count === undefined ? 1 : count / (count - 1) }),
     workgroups: [gx, gy],
     shapes,
     cost: 6 * C * 4,

@@ -4,7 +4,7 @@
 import { ShapeError } from '../gpu/errors.ts';
 import { zeros, type Tensor } from '../tensor/tensor.ts';
 import {
-  activationWgsl, checkActivation, grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms, type Activation,
+  activationWgsl, checkActivation, defineProgram, grid1d, launch, shapeStr, storageDecls, uniformDecl, type Activation,
 } from './program.ts';
 
 export interface BatchNormParams {
@@ -31,20 +31,22 @@ export interface HostBatchNorm {
 const WG = 64;
 const PER_THREAD = 4;
 
+/** Per-call values; C counts vec4s when the program is vectorised. */
+const BnU = uniformDecl({ total: 'u32', nwgx: 'u32', C: 'u32', eps: 'f32' }, 'batchNorm');
+
 // x:(...,C) mean,var,gamma,beta:(C) y:(...,C); y = act((x - mean)·γ/√(var+ε) + β),
 // one invocation per PER_THREAD outputs (vec4 of channels when C % 4 == 0).
-function bnProgram(vec: boolean, hasGamma: boolean, hasBeta: boolean, act: Activation) {
+const bnProgram = (vec: boolean, hasGamma: boolean, hasBeta: boolean, act: Activation) =>
+  defineProgram('batchnorm', { vec, hasGamma, hasBeta, act }, ({ vec, hasGamma, hasBeta, act }) => {
   const T = vec ? 'vec4<f32>' : 'f32';
   const ins: [string, string][] = [['X', T], ['mean', T], ['variance', T]];
   if (hasGamma) ins.push(['gamma', T]);
   if (hasBeta) ins.push(['beta', T]);
   return {
-    name: 'batchnorm',
-    key: `${vec ? 'vec4' : 'f32'}_${hasGamma ? 'g' : ''}${hasBeta ? 'b' : ''}_${act}`,
     inputs: ins.length,
     outputs: 1,
     code: () => `
-${uniformStruct([['total', 'u32'], ['nwgx', 'u32'], ['C', 'u32'], ['eps', 'f32']])}
+${BnU.wgsl}
 ${storageDecls(ins, [['Y', T]])}
 ${activationWgsl(act)}
 // x:(...,C) mean,variance,gamma,beta:(C) y:(...,C), C counted in ${vec ? 'vec4s' : 'floats'}
@@ -60,7 +62,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 }`,
   };
-}
+});
 
 /**
  * Batch normalisation with stored statistics (inference), over the last axis.
@@ -88,7 +90,7 @@ export function batchNorm(x: Tensor, p: BatchNormParams): Tensor {
   const inputs = [x, p.mean, p.variance, ...(p.gamma ? [p.gamma] : []), ...(p.beta ? [p.beta] : [])];
   return launch({
     program: bnProgram(vec, !!p.gamma, !!p.beta, act), inputs, outShape: x.shape,
-    uniforms: new Uniforms().u32(total, gx, vec ? C / 4 : C).f32(eps), workgroups: [gx, gy], shapes,
+    uniforms: BnU.pack({ total, nwgx: gx, C: vec ? C / 4 : C, eps }), workgroups: [gx, gy], shapes,
     cost: 2 * x.size * 4,
   });
 }

@@ -5,18 +5,33 @@
 import { ShapeError } from '../gpu/errors.ts';
 import type { Runtime } from '../gpu/runtime.ts';
 import { empty, type Tensor } from '../tensor/tensor.ts';
-import { grid1d, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
+import {
+  defineProgram, grid1d, indexedFields, indexedValues, shapeStr, storageDecls, uniformDecl, type UniformDecl,
+} from './program.ts';
 
 const WG = 64;
 const PER_THREAD = 4;
 /** Inputs one pass reads; also bounded by the adapter's storage-buffer limit (one is the output). */
 const MAX_GROUP = 8;
 
+const passDecls = new Map<number, UniformDecl<Record<string, 'u32'>>>();
+/** The pass's uniforms for k inputs (shared by concat and concatGrad): widths w_i, offsets off_i. */
+function passU(k: number): UniformDecl<Record<string, 'u32'>> {
+  let d = passDecls.get(k);
+  if (!d) {
+    d = uniformDecl({
+      n: 'u32', nwgx: 'u32', rowLen: 'u32', colStart: 'u32', width: 'u32', ...indexedFields('w', k), ...indexedFields('off', k),
+    }, `concat/concatGrad (${k} inputs)`);
+    passDecls.set(k, d);
+  }
+  return d;
+}
+
 // Every input is viewed as (outer, w_k) with outer = Π shape[:axis] and w_k = Π shape[axis:];
 // the output is (outer, rowLen) with rowLen = Σ w_k. One pass copies inputs k = 0..K-1 into
 // output columns [colStart, colStart + width), input k owning [off_k, off_k + w_k) of that range.
 // x_k:(outer, w_k) y:(outer, rowLen)
-function concatProgram(k: number) {
+const concatProgram = (k: number) => defineProgram('concat', { k }, ({ k }) => {
   const xs = Array.from({ length: k }, (_, i) => i);
   // Branch on the column: input i owns [off_i, off_{i+1}); off_0 = 0 and off_K = width.
   const pick = xs
@@ -27,16 +42,10 @@ function concatProgram(k: number) {
     })
     .join(' else ');
   return {
-    name: 'concat',
-    key: `k${k}`,
     inputs: k,
     outputs: 1,
     code: () => `
-${uniformStruct([
-  ['n', 'u32'], ['nwgx', 'u32'], ['rowLen', 'u32'], ['colStart', 'u32'], ['width', 'u32'],
-  ...xs.map((i) => [`w${i}`, 'u32'] as [string, 'u32']),
-  ...xs.map((i) => [`off${i}`, 'u32'] as [string, 'u32']),
-])}
+${passU(k).wgsl}
 ${storageDecls(xs.map((i) => [`X${i}`, 'f32'] as [string, string]), [['Y', 'f32']])}
 // x_k:(outer, w_k) y:(outer, rowLen); n = outer * width elements written by this pass.
 @compute @workgroup_size(${WG})
@@ -54,7 +63,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 }`,
   };
-}
+});
 
 function normAxis(axis: number, rank: number, what: string): number {
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
@@ -108,12 +117,12 @@ export function concat(xs: Tensor[], axis = -1): Tensor {
       const width = ws.reduce((a, w) => a + w, 0);
       const n = outer * width;
       const [gx, gy] = grid1d(Math.ceil(n / (WG * PER_THREAD)), rt);
-      const u = new Uniforms().u32(n, gx, rowLen, colStart, width).u32(...ws).u32(...offs);
+      const u = passU(grp.length).pack({ n, nwgx: gx, rowLen, colStart, width, ...indexedValues('w', ws), ...indexedValues('off', offs) });
       rt.dispatch({
         program: concatProgram(grp.length),
         inputs: grp.map((t) => ({ buffer: t.buffer })),
         outputs: [{ buffer: out.buffer }],
-        uniforms: u.buffer(),
+        uniforms: u,
         workgroups: [gx, gy],
         shapes,
         cost: 8 * n,
@@ -133,7 +142,7 @@ export function concat(xs: Tensor[], axis = -1): Tensor {
 // The mirror of concatProgram: dy:(outer, rowLen) is read over the column range
 // [colStart, colStart + width) and each column goes to the output that owns it.
 // dy:(outer, rowLen) dx_k:(outer, w_k)
-function concatGradProgram(k: number) {
+const concatGradProgram = (k: number) => defineProgram('concatGrad', { k }, ({ k }) => {
   const xs = Array.from({ length: k }, (_, i) => i);
   const put = xs
     .map((i) => {
@@ -142,16 +151,10 @@ function concatGradProgram(k: number) {
     })
     .join(' else ');
   return {
-    name: 'concatGrad',
-    key: `k${k}`,
     inputs: 1,
     outputs: k,
     code: () => `
-${uniformStruct([
-  ['n', 'u32'], ['nwgx', 'u32'], ['rowLen', 'u32'], ['colStart', 'u32'], ['width', 'u32'],
-  ...xs.map((i) => [`w${i}`, 'u32'] as [string, 'u32']),
-  ...xs.map((i) => [`off${i}`, 'u32'] as [string, 'u32']),
-])}
+${passU(k).wgsl}
 ${storageDecls([['DY', 'f32']], xs.map((i) => [`DX${i}`, 'f32'] as [string, string]))}
 // dy:(outer, rowLen) dx_k:(outer, w_k); n = outer * width elements moved by this pass.
 @compute @workgroup_size(${WG})
@@ -167,7 +170,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 }`,
   };
-}
+});
 
 /**
  * Backward of `y = concat(xs, axis)`: splits dy back into one gradient per input, in one pass
@@ -220,12 +223,12 @@ export function concatGrad(dy: Tensor, shapes: (readonly number[])[], axis = -1)
       const width = ws.reduce((a, w) => a + w, 0);
       const n = outer * width;
       const [gx, gy] = grid1d(Math.ceil(n / (WG * PER_THREAD)), rt);
-      const u = new Uniforms().u32(n, gx, rowLen, colStart, width).u32(...ws).u32(...offs);
+      const u = passU(grp.length).pack({ n, nwgx: gx, rowLen, colStart, width, ...indexedValues('w', ws), ...indexedValues('off', offs) });
       rt.dispatch({
         program: concatGradProgram(grp.length),
         inputs: [{ buffer: dy.buffer }],
         outputs: grp.map((p) => ({ buffer: outs[p.i]!.buffer })),
-        uniforms: u.buffer(),
+        uniforms: u,
         workgroups: [gx, gy],
         shapes: `${what} axis:${ax}`,
         cost: 8 * n,
@@ -242,17 +245,14 @@ const SLICE_RANK = 6;
 // y[c_0..c_5] = x[base + Σ c_a · s_a]: a gather through x's strides, after the host has dropped
 // and merged axes (rank padded to 6 on the left with d = 1, s = 0).
 // x:(any, strides s) y:(d0..d5)
-const sliceProgram = {
-  name: 'slice',
-  key: 'r6',
+const SliceU = uniformDecl({
+  n: 'u32', nwgx: 'u32', base: 'u32', ...indexedFields('d', SLICE_RANK), ...indexedFields('s', SLICE_RANK),
+}, 'slice');
+const sliceProgram = defineProgram('slice', { rank: SLICE_RANK }, () => ({
   inputs: 1,
   outputs: 1,
   code: () => `
-${uniformStruct([
-  ['n', 'u32'], ['nwgx', 'u32'], ['base', 'u32'],
-  ...[0, 1, 2, 3, 4, 5].map((i) => [`d${i}`, 'u32'] as [string, 'u32']),
-  ...[0, 1, 2, 3, 4, 5].map((i) => [`s${i}`, 'u32'] as [string, 'u32']),
-])}
+${SliceU.wgsl}
 ${storageDecls([['X', 'f32']], [['Y', 'f32']])}
 // x:(strides s0..s5 from base) y:(d0..d5)
 @compute @workgroup_size(${WG})
@@ -270,7 +270,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     Y[i] = X[u.base + c0 * u.s0 + c1 * u.s1 + c2 * u.s2 + c3 * u.s3 + c4 * u.s4 + c5 * u.s5];
   }
 }`,
-};
+}));
 
 /**
  * The block of x starting at `begin` with extent `size` on each axis, as tf.slice: a size of -1
@@ -328,13 +328,13 @@ export function slice(x: Tensor, begin: number[], size: number[]): Tensor {
   const n = out.size;
   const rt = x.runtime;
   const [gx, gy] = grid1d(Math.ceil(n / (WG * PER_THREAD)), rt);
-  const u = new Uniforms().u32(n, gx, base).u32(...dims).u32(...strides);
+  const u = SliceU.pack({ n, nwgx: gx, base, ...indexedValues('d', dims), ...indexedValues('s', strides) });
   try {
     rt.dispatch({
       program: sliceProgram,
       inputs: [{ buffer: x.buffer }],
       outputs: [{ buffer: out.buffer }],
-      uniforms: u.buffer(),
+      uniforms: u,
       workgroups: [gx, gy],
       shapes: what,
       cost: 8 * n,

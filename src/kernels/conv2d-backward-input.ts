@@ -3,10 +3,10 @@
 // channels that reach them. With stride s, input pixels are split into s_h·s_w phases (ih mod s);
 // within a phase the contributing taps are a fixed arithmetic progression, so no tap is wasted.
 import type { ProgramSource } from '../gpu/pipelines.ts';
-import { storageDecls, uniformStruct, Uniforms } from './program.ts';
+import { defineProgram, storageDecls, uniformDecl } from './program.ts';
 import type { Conv2dGeometry } from './conv2d-geometry.ts';
 
-/** dInput tile, baked into the shader and the pipeline key: WGX lanes × P pixels × KB channels. */
+/** dInput tile, baked into the shader (and so the pipeline key): WGX lanes × P pixels × KB channels. */
 export interface InputGradTile {
   wgx: number;
   p: number;
@@ -14,12 +14,15 @@ export interface InputGradTile {
   kb: number;
 }
 
-export const inputGradTileKey = (t: InputGradTile) => `${t.wgx}x${t.p}x${t.kb}`;
-
-const FIELDS: [string, 'i32'][] = [
-  'n', 'h', 'w', 'c', 'oh', 'ow', 'k', 'kh', 'kw', 'sh', 'sw', 'dh', 'dw', 'pt', 'pl', 'cg', 'kg', 'cblocks',
-  'hq', 'wq', 'bpp', 'nph', 'khs', 'kws', 'nwgx',
-].map((f) => [f, 'i32']);
+/**
+ * Geometry, channel blocks per group, the phase grid (hq·wq pixels per phase, bpp blocks per
+ * phase, nph = sh·sw phases) and the tap steps khs, kws within a phase; i32 for signed coordinates.
+ */
+const InputGradU = uniformDecl({
+  n: 'i32', h: 'i32', w: 'i32', c: 'i32', oh: 'i32', ow: 'i32', k: 'i32', kh: 'i32', kw: 'i32', sh: 'i32', sw: 'i32',
+  dh: 'i32', dw: 'i32', pt: 'i32', pl: 'i32', cg: 'i32', kg: 'i32', cblocks: 'i32',
+  hq: 'i32', wq: 'i32', bpp: 'i32', nph: 'i32', khs: 'i32', kws: 'i32', nwgx: 'i32',
+}, 'conv2dInputGrad');
 
 const V = ['x', 'y', 'z', 'w'];
 const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
@@ -34,11 +37,11 @@ export function inputGradLaunch(g: Conv2dGeometry, t: InputGradTile) {
     blocks: bpp * sh * sw,
     cBlocks: g.groups * cblocks,
     uniforms: (nwgx: number) =>
-      new Uniforms().i32(
-        g.n, g.h, g.w, g.c, g.outShape[1], g.outShape[2], g.k, g.kh, g.kw, sh, sw, g.dilations[0], g.dilations[1],
-        g.pads.top, g.pads.left, g.cPerGroup, g.kPerGroup, cblocks, hq, wq, bpp, sh * sw,
-        sh / gcd(sh, g.dilations[0]), sw / gcd(sw, g.dilations[1]), nwgx,
-      ),
+      InputGradU.pack({
+        n: g.n, h: g.h, w: g.w, c: g.c, oh: g.outShape[1], ow: g.outShape[2], k: g.k, kh: g.kh, kw: g.kw, sh, sw,
+        dh: g.dilations[0], dw: g.dilations[1], pt: g.pads.top, pl: g.pads.left, cg: g.cPerGroup, kg: g.kPerGroup, cblocks,
+        hq, wq, bpp, nph: sh * sw, khs: sh / gcd(sh, g.dilations[0]), kws: sw / gcd(sw, g.dilations[1]), nwgx,
+      }),
   };
 }
 
@@ -57,7 +60,7 @@ function inputGradCode(t: InputGradTile, cv4: boolean, kv4: boolean): string {
   const nb = kb / 4;
   const ct = cv4 ? 'vec4<f32>' : 'f32';
   const kt = kv4 ? 'vec4<f32>' : 'f32';
-  let c = `${uniformStruct(FIELDS)}${storageDecls([['DY', kt], ['WT', ct]], [['DX', ct]])}
+  let c = `${InputGradU.wgsl}${storageDecls([['DY', kt], ['WT', ct]], [['DX', ct]])}
 // dy:(N,OH,OW,K) wt:(KH,KW,K/groups,C) dx:(N,H,W,C); ${P} input pixels × ${kb} input channels per lane
 // dx[n,ih,iw,c] = Σ_{kh,kw,k} dy[n,oh,ow,k]·w[kh,kw,c,k] with ih = oh·sh - pt + kh·dh (same along W).
 @compute @workgroup_size(${wgx})
@@ -143,24 +146,19 @@ ${firstTap('kh0', 'rh', 'u.pt', 'u.dh', 'u.sh', 'u.khs', 'u.kh')}${firstTap('kw0
 
 /** The dInput program for one tile; vec4 along C when C/groups % 4 == 0, along K when K/groups % 4 == 0. */
 export function inputGradProgram(g: Conv2dGeometry, t: InputGradTile): ProgramSource {
-  const cv4 = g.cPerGroup % 4 === 0, kv4 = g.kPerGroup % 4 === 0;
-  return {
-    name: 'conv2d.dInput',
-    key: `${inputGradTileKey(t)}|c${cv4 ? 4 : 1}|k${kv4 ? 4 : 1}`,
-    inputs: 2,
-    outputs: 1,
-    code: () => inputGradCode(t, cv4, kv4),
-  };
+  const spec = { tile: { ...t } as Readonly<InputGradTile>, cv4: g.cPerGroup % 4 === 0, kv4: g.kPerGroup % 4 === 0 };
+  return defineProgram('conv2d.dInput', spec, ({ tile, cv4, kv4 }) => ({ inputs: 2, outputs: 1, code: () => inputGradCode(tile, cv4, kv4) }));
 }
+
+/** Per-call values of transposeWeightsProgram: total = KH·KW·C·K/groups, cg, kg per group. */
+export const TransposeWeightsU = uniformDecl({ total: 'i32', c: 'i32', k: 'i32', cg: 'i32', kg: 'i32', nwgx: 'i32' }, 'conv2d transposeWeights');
 
 // w:(KH,KW,C/groups,K) wt:(KH,KW,K/groups,C): wt[khw, kk, grp·cg + ci] = w[khw, ci, grp·kg + kk].
 export function transposeWeightsProgram(): ProgramSource {
-  return {
-    name: 'conv2d.transposeWeights',
-    key: 'v1',
+  return defineProgram('conv2d.transposeWeights', {}, () => ({
     inputs: 1,
     outputs: 1,
-    code: () => `${uniformStruct([['total', 'i32'], ['c', 'i32'], ['k', 'i32'], ['cg', 'i32'], ['kg', 'i32'], ['nwgx', 'i32']])}${storageDecls([['W', 'f32']], [['WT', 'f32']])}
+    code: () => `${TransposeWeightsU.wgsl}${storageDecls([['W', 'f32']], [['WT', 'f32']])}
 // w:(KH,KW,C/groups,K) wt:(KH,KW,K/groups,C)
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -174,5 +172,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   WT[o] = W[(khw * u.cg + c - grp * u.cg) * u.k + grp * u.kg + kk];
 }
 `,
-  };
+  }));
 }

@@ -3,10 +3,10 @@
 // along the reduction (split-K over output rows) so that small weight tensors with long
 // reductions (an RGB first layer) still keep every core busy; the splits are summed afterwards.
 import type { ProgramSource } from '../gpu/pipelines.ts';
-import { storageDecls, uniformStruct, Uniforms } from './program.ts';
+import { defineProgram, storageDecls, uniformDecl } from './program.ts';
 import type { Conv2dGeometry } from './conv2d-geometry.ts';
 
-/** dWeight tile, baked into the shader and the pipeline key. */
+/** dWeight tile, baked into the shader (and so the pipeline key). */
 export interface WeightGradTile {
   /** Lanes per workgroup (a multiple of 8 on lavapipe). */
   wgx: number;
@@ -16,12 +16,12 @@ export interface WeightGradTile {
   kb: number;
 }
 
-export const weightGradTileKey = (t: WeightGradTile) => `${t.wgx}x${t.cb}x${t.kb}`;
-
-const FIELDS: [string, 'i32'][] = [
-  'n', 'h', 'w', 'c', 'oh', 'ow', 'k', 'kh', 'kw', 'sh', 'sw', 'dh', 'dw', 'pt', 'pl', 'cg', 'kg',
-  'cblocks', 'kblocks', 'nrb', 'lanes', 'chunk', 'nwgx',
-].map((f) => [f, 'i32']);
+/** Geometry, channel blocks, lane count (nrb lanes per (group, k block)) and rows per split; i32 for signed coordinates. */
+const WeightGradU = uniformDecl({
+  n: 'i32', h: 'i32', w: 'i32', c: 'i32', oh: 'i32', ow: 'i32', k: 'i32', kh: 'i32', kw: 'i32', sh: 'i32', sw: 'i32',
+  dh: 'i32', dw: 'i32', pt: 'i32', pl: 'i32', cg: 'i32', kg: 'i32',
+  cblocks: 'i32', kblocks: 'i32', nrb: 'i32', lanes: 'i32', chunk: 'i32', nwgx: 'i32',
+}, 'conv2dWeightGrad');
 
 const V = ['x', 'y', 'z', 'w'];
 
@@ -38,11 +38,11 @@ export function weightGradLaunch(g: Conv2dGeometry, t: WeightGradTile, splits: n
     /** Splits actually used (every split gets at least one output row). */
     splits: Math.ceil(rows / chunk),
     uniforms: (nwgx: number) =>
-      new Uniforms().i32(
-        g.n, g.h, g.w, g.c, g.outShape[1], g.outShape[2], g.k, g.kh, g.kw, g.strides[0], g.strides[1],
-        g.dilations[0], g.dilations[1], g.pads.top, g.pads.left, g.cPerGroup, g.kPerGroup,
-        cblocks, kblocks, nrb, lanes, chunk, nwgx,
-      ),
+      WeightGradU.pack({
+        n: g.n, h: g.h, w: g.w, c: g.c, oh: g.outShape[1], ow: g.outShape[2], k: g.k, kh: g.kh, kw: g.kw,
+        sh: g.strides[0], sw: g.strides[1], dh: g.dilations[0], dw: g.dilations[1], pt: g.pads.top, pl: g.pads.left,
+        cg: g.cPerGroup, kg: g.kPerGroup, cblocks, kblocks, nrb, lanes, chunk, nwgx,
+      }),
   };
 }
 
@@ -54,7 +54,7 @@ function weightGradCode(t: WeightGradTile, cv4: boolean, kv4: boolean): string {
   const nx = cv4 ? cb / 4 : cb;
   const ct = cv4 ? 'vec4<f32>' : 'f32';
   const kt = kv4 ? 'vec4<f32>' : 'f32';
-  let c = `${uniformStruct(FIELDS)}${storageDecls([['X', ct], ['DY', kt]], [['DW', kt]])}
+  let c = `${WeightGradU.wgsl}${storageDecls([['X', ct], ['DY', kt]], [['DW', kt]])}
 // x:(N,H,W,C) dy:(N,OH,OW,K) dw:(S,KH,KW,C/groups,K); ${cb} input × ${kb} output channels of one tap per lane
 // dw[s,kh,kw,c,k] = Σ_{rows of split s} Σ_ow x[n, oh·sh - pt + kh·dh, ow·sw - pl + kw·dw, c]·dy[n,oh,ow,k]
 @compute @workgroup_size(${wgx})
@@ -128,12 +128,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 
 /** The dWeight program for one tile; vec4 along C when C/groups % 4 == 0, along K when K/groups % 4 == 0. */
 export function weightGradProgram(g: Conv2dGeometry, t: WeightGradTile): ProgramSource {
-  const cv4 = g.cPerGroup % 4 === 0, kv4 = g.kPerGroup % 4 === 0;
-  return {
-    name: 'conv2d.dWeight',
-    key: `${weightGradTileKey(t)}|c${cv4 ? 4 : 1}|k${kv4 ? 4 : 1}`,
-    inputs: 2,
-    outputs: 1,
-    code: () => weightGradCode(t, cv4, kv4),
-  };
+  const spec = { tile: { ...t } as Readonly<WeightGradTile>, cv4: g.cPerGroup % 4 === 0, kv4: g.kPerGroup % 4 === 0 };
+  return defineProgram('conv2d.dWeight', spec, ({ tile, cv4, kv4 }) => ({ inputs: 2, outputs: 1, code: () => weightGradCode(tile, cv4, kv4) }));
 }

@@ -3,10 +3,11 @@
 // in conv2d-backward-input.ts (transposed convolution) and conv2d-backward-weight.ts (split-K GEMM).
 import { ShapeError } from '../gpu/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { grid1d, launch, shapeStr, Uniforms } from './program.ts';
+import { grid1d, launch, shapeStr } from './program.ts';
 import { conv2dOutputShape, type Conv2dGeometry, type Conv2dOptions } from './conv2d-geometry.ts';
-import { isCpuAdapter } from './conv2d.ts';
-import { inputGradLaunch, inputGradProgram, transposeWeightsProgram, type InputGradTile } from './conv2d-backward-input.ts';
+import {
+  inputGradLaunch, inputGradProgram, transposeWeightsProgram, TransposeWeightsU, type InputGradTile,
+} from './conv2d-backward-input.ts';
 import { weightGradLaunch, weightGradProgram, type WeightGradTile } from './conv2d-backward-weight.ts';
 import { sum } from './reduce.ts';
 
@@ -71,7 +72,7 @@ function transposeWeights(w: Tensor, g: Conv2dGeometry): Tensor {
     program: transposeWeightsProgram(),
     inputs: [w],
     outShape: [g.kh, g.kw, g.kPerGroup, g.c],
-    uniforms: new Uniforms().i32(total, g.c, g.k, g.cPerGroup, g.kPerGroup, gx),
+    uniforms: TransposeWeightsU.pack({ total, c: g.c, k: g.k, cg: g.cPerGroup, kg: g.kPerGroup, nwgx: gx }),
     workgroups: [gx, gy],
     cost: 2 * w.byteLength,
   });
@@ -88,7 +89,7 @@ export function conv2dInputGradWithTile(dy: Tensor, w: Tensor, xShape: readonly 
   const shapes = `${shapeStr('x', xShape)} ${shapeStr('w', w.shape)} ${shapeStr('dy', dy.shape)} groups=${g.groups}`;
   checkDy(op, dy, g, shapes);
   const rt = dy.runtime;
-  const t = tile ?? chooseInputGradTile(g, isCpuAdapter(rt));
+  const t = tile ?? chooseInputGradTile(g, rt.adapterClass === 'cpu');
   if (t.wgx < 1 || t.p < 1 || t.kb < 4 || t.kb % 4 !== 0) throw new ShapeError(`${op}: bad tile ${JSON.stringify(t)}`);
   const wt = transposeWeights(w, g);
   const l = inputGradLaunch(g, t);
@@ -133,7 +134,7 @@ export function conv2dWeightGradWithTile(
   const shapes = `${shapeStr('x', x.shape)} ${shapeStr('w', wShape)} ${shapeStr('dy', dy.shape)} groups=${g.groups}`;
   checkDy(op, dy, g, shapes);
   const rt = x.runtime;
-  const auto = chooseWeightGradTile(g, isCpuAdapter(rt));
+  const auto = chooseWeightGradTile(g, rt.adapterClass === 'cpu');
   const t = tile ?? auto.tile;
   const cv4 = g.cPerGroup % 4 === 0;
   if (t.wgx < 1 || t.cb < 1 || t.kb < 4 || t.kb % 4 !== 0 || (cv4 && t.cb % 4 !== 0)) {

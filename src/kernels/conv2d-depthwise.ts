@@ -2,14 +2,16 @@
 // so there is no reduction over channels to block; a lane owns one pixel × 4 output channels
 // and the workgroup shares those channels, which keeps the weight reads workgroup-uniform.
 import type { ProgramSource } from '../gpu/pipelines.ts';
-import { activationWgsl, storageDecls, uniformStruct, Uniforms, type Activation } from './program.ts';
+import { activationWgsl, defineProgram, storageDecls, uniformDecl, type Activation } from './program.ts';
 import type { Conv2dGeometry } from './conv2d-geometry.ts';
 
 export const DEPTHWISE_WGX = 32;
 
-const FIELDS: [string, 'i32'][] = [
-  'n', 'h', 'w', 'c', 'oh', 'ow', 'k', 'kh', 'kw', 'sh', 'sw', 'dh', 'dw', 'pt', 'pl', 'mult', 'npix', 'nwgx',
-].map((f) => [f, 'i32']);
+/** Geometry (k = C·M output channels, mult = M) and the grid; i32 so that padded coordinates may go negative. */
+const DepthwiseU = uniformDecl({
+  n: 'i32', h: 'i32', w: 'i32', c: 'i32', oh: 'i32', ow: 'i32', k: 'i32', kh: 'i32', kw: 'i32',
+  sh: 'i32', sw: 'i32', dh: 'i32', dw: 'i32', pt: 'i32', pl: 'i32', mult: 'i32', npix: 'i32', nwgx: 'i32',
+}, 'depthwiseConv2d');
 
 const V = ['x', 'y', 'z', 'w'];
 
@@ -17,7 +19,7 @@ const V = ['x', 'y', 'z', 'w'];
 function depthwiseCode(bias: boolean, act: Activation): string {
   const inputs: [string, string][] = [['X', 'f32'], ['W', 'f32']];
   if (bias) inputs.push(['B', 'f32']);
-  let c = `${uniformStruct(FIELDS)}${storageDecls(inputs, [['Y', 'f32']])}${activationWgsl(act)}
+  let c = `${DepthwiseU.wgsl}${storageDecls(inputs, [['Y', 'f32']])}${activationWgsl(act)}
 // x:(N,H,W,C) w:(KH,KW,C,M) bias:(C*M) y:(N,OH,OW,C*M); one pixel × 4 output channels per lane
 @compute @workgroup_size(${DEPTHWISE_WGX})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -51,14 +53,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 }
 
 export function depthwiseProgram(bias: boolean, act: Activation): ProgramSource {
-  return { name: 'depthwiseConv2d', key: `${bias ? 'b' : ''}|${act}`, inputs: bias ? 3 : 2, outputs: 1, code: () => depthwiseCode(bias, act) };
+  return defineProgram('depthwiseConv2d', { bias, act }, ({ bias, act }) => ({
+    inputs: bias ? 3 : 2, outputs: 1, code: () => depthwiseCode(bias, act),
+  }));
 }
 
 /** Uniforms for a geometry computed with groups = C and w viewed as (KH,KW,1,C·M). */
-export function depthwiseUniforms(g: Conv2dGeometry, nwgx: number): Uniforms {
+export function depthwiseUniforms(g: Conv2dGeometry, nwgx: number): ArrayBuffer {
   const [n, oh, ow] = g.outShape;
-  return new Uniforms().i32(
-    g.n, g.h, g.w, g.c, oh, ow, g.k, g.kh, g.kw, g.strides[0], g.strides[1], g.dilations[0], g.dilations[1],
-    g.pads.top, g.pads.left, g.k / g.c, n * oh * ow, nwgx,
-  );
+  return DepthwiseU.pack({
+    n: g.n, h: g.h, w: g.w, c: g.c, oh, ow, k: g.k, kh: g.kh, kw: g.kw, sh: g.strides[0], sw: g.strides[1],
+    dh: g.dilations[0], dw: g.dilations[1], pt: g.pads.top, pl: g.pads.left, mult: g.k / g.c, npix: n * oh * ow, nwgx,
+  });
 }

@@ -4,11 +4,11 @@
 // they read are the same for the whole workgroup (a broadcast on GPUs; on lavapipe it measured
 // no cheaper than a gather: there the accumulator count per lane decides, see bench/NOTES.md).
 import type { ProgramSource } from '../gpu/pipelines.ts';
-import { activationWgsl, storageDecls, uniformStruct, Uniforms, type Activation } from './program.ts';
+import { activationWgsl, defineProgram, storageDecls, uniformDecl, type Activation } from './program.ts';
 import type { Conv2dGeometry } from './conv2d-geometry.ts';
 
 /**
- * A tile choice, baked into the shader text and the pipeline key.
+ * A tile choice, baked into the shader text (and so into the pipeline key, derived from the spec).
  * - `gemm`: lane i owns pixels blk·WGX·P + p·WGX + i (p < P), any stride/dilation.
  * - `row`: lane owns P consecutive pixels of one output row and reuses the P+KW-1 input columns
  *   they share across kw (stride 1 and dilation 1 along W only; KW fixed in the key).
@@ -23,10 +23,9 @@ export interface ConvTile {
   kb: number;
 }
 
-export const tileKey = (t: ConvTile) => `${t.kind}${t.wgx}x${t.p}x${t.kb}`;
-
-interface Spec {
-  tile: ConvTile;
+/** Everything gemmCode reads: the pipeline key is derived from it (defineProgram). */
+type Spec = {
+  tile: Readonly<ConvTile>;
   /** C/groups % 4 == 0: input read as vec4 along C. */
   xv4: boolean;
   /** K/groups % 4 == 0: weights, bias and output as vec4 along K. */
@@ -35,11 +34,13 @@ interface Spec {
   act: Activation;
   /** Kernel width, compile-time for the row variant only. */
   kw: number;
-}
+};
 
-const FIELDS: [string, 'i32'][] = [
-  'n', 'h', 'w', 'c', 'oh', 'ow', 'k', 'kh', 'kw', 'sh', 'sw', 'dh', 'dw', 'pt', 'pl', 'cg', 'kg', 'kblocks', 'units', 'owb', 'nwgx',
-].map((f) => [f, 'i32']);
+/** Geometry (cg, kg: channels per group), k blocks per group, lane-units and row blocks, grid; i32 for signed coordinates. */
+const GemmU = uniformDecl({
+  n: 'i32', h: 'i32', w: 'i32', c: 'i32', oh: 'i32', ow: 'i32', k: 'i32', kh: 'i32', kw: 'i32', sh: 'i32', sw: 'i32',
+  dh: 'i32', dw: 'i32', pt: 'i32', pl: 'i32', cg: 'i32', kg: 'i32', kblocks: 'i32', units: 'i32', owb: 'i32', nwgx: 'i32',
+}, 'conv2d');
 
 const range = (n: number) => [...Array(n).keys()];
 const V = ['x', 'y', 'z', 'w'];
@@ -62,10 +63,11 @@ export function gemmLaunch(g: Conv2dGeometry, t: ConvTile) {
     pixelBlocks: Math.ceil(nu / t.wgx),
     kBlocks: g.groups * kblocks,
     uniforms: (nwgx: number) =>
-      new Uniforms().i32(
-        g.n, g.h, g.w, g.c, g.outShape[1], g.outShape[2], g.k, g.kh, g.kw, g.strides[0], g.strides[1],
-        g.dilations[0], g.dilations[1], g.pads.top, g.pads.left, g.cPerGroup, g.kPerGroup, kblocks, nu, owb, nwgx,
-      ),
+      GemmU.pack({
+        n: g.n, h: g.h, w: g.w, c: g.c, oh: g.outShape[1], ow: g.outShape[2], k: g.k, kh: g.kh, kw: g.kw,
+        sh: g.strides[0], sw: g.strides[1], dh: g.dilations[0], dw: g.dilations[1], pt: g.pads.top, pl: g.pads.left,
+        cg: g.cPerGroup, kg: g.kPerGroup, kblocks, units: nu, owb, nwgx,
+      }),
   };
 }
 
@@ -108,7 +110,7 @@ function gemmCode(s: Spec): string {
   const kt = s.kv4 ? 'vec4<f32>' : 'f32';
   const inputs: [string, string][] = [['X', xt], ['W', kt]];
   if (s.bias) inputs.push(['B', kt]);
-  let c = `${uniformStruct(FIELDS)}${storageDecls(inputs, [['Y', kt]])}${activationWgsl(s.act)}
+  let c = `${GemmU.wgsl}${storageDecls(inputs, [['Y', kt]])}${activationWgsl(s.act)}
 // x:(N,H,W,C) w:(KH,KW,C/groups,K) bias:(K) y:(N,OH,OW,K); ${row ? `row of ${P} pixels` : `${P} pixels`} × ${kb} channels per lane
 @compute @workgroup_size(${wgx})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -201,12 +203,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 
 /** The program for one tile and specialisation. */
 export function gemmProgram(g: Conv2dGeometry, tile: ConvTile, bias: boolean, act: Activation): ProgramSource {
-  const s: Spec = { tile, xv4: g.cPerGroup % 4 === 0, kv4: g.kPerGroup % 4 === 0, bias, act, kw: tile.kind === 'row' ? g.kw : 0 };
-  return {
-    name: 'conv2d',
-    key: `${tileKey(tile)}|x${s.xv4 ? 4 : 1}|k${s.kv4 ? 4 : 1}|${bias ? 'b' : ''}|${act}|kw${s.kw}`,
-    inputs: bias ? 3 : 2,
-    outputs: 1,
-    code: () => gemmCode(s),
-  };
+  const spec: Spec = { tile: { ...tile }, xv4: g.cPerGroup % 4 === 0, kv4: g.kPerGroup % 4 === 0, bias, act, kw: tile.kind === 'row' ? g.kw : 0 };
+  return defineProgram('conv2d', spec, (s) => ({ inputs: s.bias ? 3 : 2, outputs: 1, code: () => gemmCode(s) }));
 }

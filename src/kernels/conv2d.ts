@@ -1,7 +1,6 @@
 // 2-D convolution forward (NHWC activations, HWIO weights): validation, the choice of kernel
 // variant per adapter and shape, and the launch. The kernels live in conv2d-gemm.ts (implicit
 // GEMM, register-blocked) and conv2d-depthwise.ts; geometry in conv2d-geometry.ts.
-import type { Runtime } from '../gpu/runtime.ts';
 import { ShapeError } from '../gpu/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { grid1d, launch, shapeStr } from './program.ts';
@@ -11,11 +10,6 @@ import { DEPTHWISE_WGX, depthwiseProgram, depthwiseUniforms } from './conv2d-dep
 
 export { conv2dOutputShape, type Conv2dGeometry, type Conv2dOptions, type Pads } from './conv2d-geometry.ts';
 export { type ConvTile } from './conv2d-gemm.ts';
-
-/** True for adapters that run shaders on CPU cores (the runtime's adapter class, see RuntimeOptions). */
-export function isCpuAdapter(rt: Runtime): boolean {
-  return rt.adapterClass === 'cpu';
-}
 
 /**
  * The tile for one call. Measured on lavapipe (bench/NOTES.md, "conv2d forward"; GFLOP/s on
@@ -57,7 +51,7 @@ export function conv2dWithTile(x: Tensor, w: Tensor, opts: Conv2dOptions, tile: 
   const g = conv2dOutputShape(x.shape, w.shape, opts);
   const act = checkEpilogue(g, opts, 'conv2d', x.shape, w.shape);
   const rt = x.runtime;
-  const t = tile ?? chooseConvTile(g, isCpuAdapter(rt));
+  const t = tile ?? chooseConvTile(g, rt.adapterClass === 'cpu');
   checkTile(t);
   if (t.kind === 'row' && (g.strides[1] !== 1 || g.dilations[1] !== 1)) {
     throw new ShapeError(`conv2d: the 'row' tile needs stride 1 and dilation 1 along W, got ${g.strides[1]} and ${g.dilations[1]}`);

@@ -4,7 +4,8 @@
 import { ShapeError } from '../gpu/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import {
-  activationWgsl, checkActivation, grid1d, launch, storageDecls, uniformStruct, Uniforms, type Activation,
+  activationWgsl, checkActivation, defineProgram, grid1d, indexedFields, indexedValues, launch, storageDecls, uniformDecl,
+  type Activation,
 } from './program.ts';
 
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min';
@@ -46,20 +47,17 @@ function padShape(shape: readonly number[]): number[] {
   return [...new Array<number>(MAX_RANK - shape.length).fill(1), ...shape];
 }
 
+/** Output dims d_a and each operand's broadcast strides sa_a, sb_a (0 on broadcast axes). */
+const BinaryU = uniformDecl({
+  n: 'u32', nwgx: 'u32', ...indexedFields('d', MAX_RANK), ...indexedFields('sa', MAX_RANK), ...indexedFields('sb', MAX_RANK),
+}, 'binary');
+
 // a:(broadcast to out) b:(broadcast to out) out:(d0..d5) — rank padded to 6 on the left.
-function binaryProgram(op: BinaryOp) {
-  return {
-    name: `binary.${op}`,
-    key: op,
-    inputs: 2,
-    outputs: 1,
-    code: () => `
-${uniformStruct([
-  ['n', 'u32'], ['nwgx', 'u32'],
-  ...[0, 1, 2, 3, 4, 5].map((i) => [`d${i}`, 'u32'] as [string, 'u32']),
-  ...[0, 1, 2, 3, 4, 5].map((i) => [`sa${i}`, 'u32'] as [string, 'u32']),
-  ...[0, 1, 2, 3, 4, 5].map((i) => [`sb${i}`, 'u32'] as [string, 'u32']),
-])}
+const binaryProgram = (op: BinaryOp) => defineProgram(`binary.${op}`, { op }, ({ op }) => ({
+  inputs: 2,
+  outputs: 1,
+  code: () => `
+${BinaryU.wgsl}
 ${storageDecls([['A', 'f32'], ['B', 'f32']], [['Y', 'f32']])}
 fn f(a: f32, b: f32) -> f32 { return ${BINARY[op]}; }
 @compute @workgroup_size(${WG})
@@ -80,8 +78,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
     Y[i] = f(A[ia], B[ib]);
   }
 }`,
-  };
-}
+}));
 
 /**
  * Element-wise `a op b` with broadcasting.
@@ -94,7 +91,10 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   if (out.length > MAX_RANK) throw new ShapeError(`binary.${op}: rank ${out.length} exceeds ${MAX_RANK}`);
   const n = out.reduce((x, y) => x * y, 1);
   const [gx, gy] = grid1d(Math.ceil(n / (WG * PER_THREAD)), a.runtime);
-  const u = new Uniforms().u32(n, gx).u32(...padShape(out)).u32(...broadcastStrides(a.shape, out)).u32(...broadcastStrides(b.shape, out));
+  const u = BinaryU.pack({
+    n, nwgx: gx, ...indexedValues('d', padShape(out)),
+    ...indexedValues('sa', broadcastStrides(a.shape, out)), ...indexedValues('sb', broadcastStrides(b.shape, out)),
+  });
   return launch({ program: binaryProgram(op), inputs: [a, b], outShape: out, uniforms: u, workgroups: [gx, gy] });
 }
 
@@ -106,15 +106,13 @@ export const maximum = (a: Tensor, b: Tensor) => binary('max', a, b);
 export const minimum = (a: Tensor, b: Tensor) => binary('min', a, b);
 
 /** y = act(x * scale + shift): scalar ops and activations in one memory pass. */
-// x:(any) y:(same as x)
-function affineProgram(act: Activation) {
-  return {
-    name: `unary.${act}`,
-    key: act,
-    inputs: 1,
-    outputs: 1,
-    code: () => `
-${uniformStruct([['n', 'u32'], ['nwgx', 'u32'], ['scale', 'f32'], ['shift', 'f32']])}
+// x:(any) y:(same as x); scale and shift are the caller's scalars, any float (as x + Infinity in TF).
+const AffineU = uniformDecl({ n: 'u32', nwgx: 'u32', scale: 'f32', shift: 'f32' }, 'affine', { nonFinite: ['scale', 'shift'] });
+const affineProgram = (act: Activation) => defineProgram(`unary.${act}`, { act }, ({ act }) => ({
+  inputs: 1,
+  outputs: 1,
+  code: () => `
+${AffineU.wgsl}
 ${storageDecls([['X', 'f32']], [['Y', 'f32']])}
 ${activationWgsl(act)}
 @compute @workgroup_size(${WG})
@@ -126,8 +124,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     Y[i] = act(X[i] * u.scale + u.shift);
   }
 }`,
-  };
-}
+}));
 
 /**
  * act(x * scale + shift), element-wise.
@@ -137,7 +134,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 export function affine(x: Tensor, scale: number, shift: number, act: Activation = 'linear'): Tensor {
   checkActivation(act);
   const [gx, gy] = grid1d(Math.ceil(x.size / (WG * PER_THREAD)), x.runtime);
-  const u = new Uniforms().u32(x.size, gx).f32(scale, shift);
+  const u = AffineU.pack({ n: x.size, nwgx: gx, scale, shift });
   return launch({ program: affineProgram(act), inputs: [x], outShape: x.shape, uniforms: u, workgroups: [gx, gy] });
 }
 
@@ -160,14 +157,12 @@ const ACT_GRAD: Record<Activation, string> = {
 
 // backward of y = act(x * scale + shift):  dx = act'(·) · dy · scale
 // dy:(any) y:(same) dx:(same)
-function activationGradProgram(act: Activation) {
-  return {
-    name: `unary.${act}.grad`,
-    key: act,
-    inputs: 2,
-    outputs: 1,
-    code: () => `
-${uniformStruct([['n', 'u32'], ['nwgx', 'u32'], ['scale', 'f32']])}
+const ActGradU = uniformDecl({ n: 'u32', nwgx: 'u32', scale: 'f32' }, 'activationGrad');
+const activationGradProgram = (act: Activation) => defineProgram(`unary.${act}.grad`, { act }, ({ act }) => ({
+  inputs: 2,
+  outputs: 1,
+  code: () => `
+${ActGradU.wgsl}
 ${storageDecls([['DY', 'f32'], ['Yv', 'f32']], [['DX', 'f32']])}
 fn g(dy: f32, y: f32) -> f32 { return ${ACT_GRAD[act]}; }
 @compute @workgroup_size(${WG})
@@ -179,8 +174,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     DX[i] = g(DY[i], Yv[i]) * u.scale;
   }
 }`,
-  };
-}
+}));
 
 /**
  * Gradient through a (fused or stand-alone) activation, from the forward's output y.
@@ -193,6 +187,6 @@ export function activationGrad(dy: Tensor, y: Tensor, act: Activation, scale = 1
     throw new ShapeError(`activationGrad: dy [${dy.shape.join(', ')}] and y [${y.shape.join(', ')}] differ in size`);
   }
   const [gx, gy] = grid1d(Math.ceil(y.size / (WG * PER_THREAD)), y.runtime);
-  const u = new Uniforms().u32(y.size, gx).f32(scale);
+  const u = ActGradU.pack({ n: y.size, nwgx: gx, scale });
   return launch({ program: activationGradProgram(act), inputs: [dy, y], outShape: y.shape, uniforms: u, workgroups: [gx, gy] });
 }

@@ -5,7 +5,7 @@ import { ShapeError } from '../gpu/errors.ts';
 import type { Runtime } from '../gpu/runtime.ts';
 import { empty, type Tensor } from '../tensor/tensor.ts';
 import { sum } from './reduce.ts';
-import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
+import { defineProgram, grid1d, launch, shapeStr, storageDecls, uniformDecl } from './program.ts';
 
 const WG = 64;
 const PER_THREAD = 4;
@@ -17,20 +17,21 @@ const MSE_PARTS = 4096;
 const NAN_FN = 'fn nan() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }\n';
 const NAN = 'nan()';
 
+/** Per-call values of the cross-entropy kernels and their backwards: B rows of K classes. */
+const XentU = uniformDecl({ rows: 'u32', K: 'u32', nwgx: 'u32', invB: 'f32' }, 'softmaxCrossEntropy');
+
 // Per row b of logits x:(B,K), with m = max_k x, lse = m + log Σ_k exp(x − m):
 //   probs[b,k] = exp(x[b,k] − m) / Σ exp(x − m)
 //   dense:  rowLoss[b] = Σ_k labels[b,k] · (lse − x[b,k])   (= −Σ labels · logSoftmax(x))
 //   sparse: rowLoss[b] = lse − x[b, classes[b]]
 // written pre-scaled by 1/B, so that Σ_b rowLoss is the batch mean.
 // x:(B,K) labels:(B,K) | classes:(B) probs:(B,K) rowLoss:(B)
-function xentProgram(sparse: boolean) {
-  return {
-    name: sparse ? 'sparseSoftmaxCrossEntropy' : 'softmaxCrossEntropy',
-    key: sparse ? 'sparse' : 'dense',
+const xentProgram = (sparse: boolean) =>
+  defineProgram(sparse ? 'sparseSoftmaxCrossEntropy' : 'softmaxCrossEntropy', { sparse }, ({ sparse }) => ({
     inputs: 2,
     outputs: 2,
     code: () => `
-${uniformStruct([['rows', 'u32'], ['K', 'u32'], ['nwgx', 'u32'], ['invB', 'f32']])}
+${XentU.wgsl}
 ${storageDecls([['X', 'f32'], ['LBL', 'f32']], [['P', 'f32'], ['R', 'f32']])}
 ${sparse ? NAN_FN : ''}// x:(B,K) ${sparse ? 'classes:(B)' : 'labels:(B,K)'} probs:(B,K) rowLoss:(B)
 @compute @workgroup_size(${WG})
@@ -57,8 +58,7 @@ ${
 }
   R[row] = loss * u.invB;
 }`,
-  };
-}
+  }));
 
 // Backward of loss = (1/B) Σ_b rowLoss[b]:
 //   dense:  dx[b,k] = g · (probs[b,k] · Σ_j labels[b,j] − labels[b,k]) / B
@@ -66,7 +66,8 @@ ${
 // with g = dLoss[0]. Dense is one invocation per row (it needs Σ labels); sparse is
 // element-wise, 4 outputs per invocation.
 // dLoss:(1) probs:(B,K) labels:(B,K) | classes:(B) dx:(B,K)
-function xentGradProgram(sparse: boolean) {
+const xentGradProgram = (sparse: boolean) =>
+  defineProgram(sparse ? 'sparseSoftmaxCrossEntropyGrad' : 'softmaxCrossEntropyGrad', { sparse }, ({ sparse }) => {
   const body = sparse
     ? `  let first = (wg.y * u.nwgx + wg.x) * ${WG * PER_THREAD}u + lid.x;
   for (var j = 0u; j < ${PER_THREAD}u; j++) {
@@ -86,12 +87,10 @@ function xentGradProgram(sparse: boolean) {
   for (var j = 0u; j < u.K; j++) { sl += LBL[o + j]; }
   for (var j = 0u; j < u.K; j++) { DX[o + j] = g * (P[o + j] * sl - LBL[o + j]); }`;
   return {
-    name: sparse ? 'sparseSoftmaxCrossEntropyGrad' : 'softmaxCrossEntropyGrad',
-    key: sparse ? 'sparse' : 'dense',
     inputs: 3,
     outputs: 1,
     code: () => `
-${uniformStruct([['rows', 'u32'], ['K', 'u32'], ['nwgx', 'u32'], ['invB', 'f32']])}
+${XentU.wgsl}
 ${storageDecls([['GL', 'f32'], ['P', 'f32'], ['LBL', 'f32']], [['DX', 'f32']])}
 ${sparse ? NAN_FN : ''}// dLoss:(1) probs:(B,K) ${sparse ? 'classes:(B)' : 'labels:(B,K)'} dx:(B,K)
 @compute @workgroup_size(${WG})
@@ -100,7 +99,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 ${body}
 }`,
   };
-}
+});
 
 function checkLogits(logits: Tensor, what: string): [number, number] {
   if (logits.rank !== 2 || logits.shape[0] === 0 || logits.shape[1] === 0) {
@@ -142,7 +141,7 @@ function crossEntropy(logits: Tensor, labels: Tensor, sparse: boolean): { loss: 
       program: xentProgram(sparse),
       inputs: [{ buffer: logits.buffer }, { buffer: labels.buffer }],
       outputs: [{ buffer: probs.buffer }, { buffer: rowLoss.buffer }],
-      uniforms: new Uniforms().u32(B, K, gx).f32(1 / B).buffer(),
+      uniforms: XentU.pack({ rows: B, K, nwgx: gx, invB: 1 / B }),
       workgroups: [gx, gy],
       shapes: what,
       cost: 4 * B * K * 5,
@@ -169,7 +168,7 @@ function crossEntropyGrad(dLoss: Tensor, probs: Tensor, labels: Tensor, sparse: 
     program: xentGradProgram(sparse),
     inputs: [dLoss, probs, labels],
     outShape: [B, K],
-    uniforms: new Uniforms().u32(B, K, gx).f32(1 / B),
+    uniforms: XentU.pack({ rows: B, K, nwgx: gx, invB: 1 / B }),
     workgroups: [gx, gy],
     shapes: what,
     cost: 4 * B * K * 3,
@@ -228,13 +227,12 @@ export function sparseSoftmaxCrossEntropyGrad(dLoss: Tensor, probs: Tensor, clas
 // partial[t] = (1/n) Σ_{i ≡ t mod parts} (pred[i] − target[i])²; consecutive lanes read
 // consecutive elements. The partials are then summed by reduce.ts.
 // pred:(n) target:(n) partial:(parts)
-const msePartialProgram = {
-  name: 'meanSquaredError',
-  key: 'partial',
+const MsePartialU = uniformDecl({ n: 'u32', parts: 'u32', nwgx: 'u32', invN: 'f32' }, 'meanSquaredError');
+const msePartialProgram = defineProgram('meanSquaredError', {}, () => ({
   inputs: 2,
   outputs: 1,
   code: () => `
-${uniformStruct([['n', 'u32'], ['parts', 'u32'], ['nwgx', 'u32'], ['invN', 'f32']])}
+${MsePartialU.wgsl}
 ${storageDecls([['PR', 'f32'], ['TG', 'f32']], [['S', 'f32']])}
 // pred:(n) target:(n) partial:(parts)
 @compute @workgroup_size(${WG})
@@ -245,17 +243,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   for (var i = t; i < u.n; i += u.parts) { let d = PR[i] - TG[i]; acc += d * d; }
   S[t] = acc * u.invN;
 }`,
-};
+}));
 
 // Backward of loss = mean((pred − target)²):  dpred = 2·dLoss·(pred − target)/n (dtarget = −dpred).
 // dLoss:(1) pred:(n) target:(n) dpred:(n)
-const mseGradProgram = {
-  name: 'meanSquaredErrorGrad',
-  key: 'v1',
+const MseGradU = uniformDecl({ n: 'u32', nwgx: 'u32', scale: 'f32' }, 'meanSquaredErrorGrad');
+const mseGradProgram = defineProgram('meanSquaredErrorGrad', {}, () => ({
   inputs: 3,
   outputs: 1,
   code: () => `
-${uniformStruct([['n', 'u32'], ['nwgx', 'u32'], ['scale', 'f32']])}
+${MseGradU.wgsl}
 ${storageDecls([['GL', 'f32'], ['PR', 'f32'], ['TG', 'f32']], [['DX', 'f32']])}
 // dLoss:(1) pred:(n) target:(n) dpred:(n)
 @compute @workgroup_size(${WG})
@@ -268,7 +265,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     DX[i] = g * (PR[i] - TG[i]);
   }
 }`,
-};
+}));
 
 function checkSame(pred: Tensor, target: Tensor, what: string): void {
   if (pred.rank !== target.rank || pred.shape.some((d, a) => d !== target.shape[a])) {
@@ -294,7 +291,7 @@ export function meanSquaredError(pred: Tensor, target: Tensor): Tensor {
     program: msePartialProgram,
     inputs: [pred, target],
     outShape: [parts],
-    uniforms: new Uniforms().u32(n, parts, gx).f32(1 / n),
+    uniforms: MsePartialU.pack({ n, parts, nwgx: gx, invN: 1 / n }),
     workgroups: [gx, gy],
     shapes: what,
     cost: 8 * n,
@@ -323,7 +320,7 @@ export function meanSquaredErrorGrad(dLoss: Tensor, pred: Tensor, target: Tensor
     program: mseGradProgram,
     inputs: [dLoss, pred, target],
     outShape: pred.shape,
-    uniforms: new Uniforms().u32(n, gx).f32(2 / n),
+    uniforms: MseGradU.pack({ n, nwgx: gx, scale: 2 / n }),
     workgroups: [gx, gy],
     shapes: what,
     cost: 16 * n,

@@ -1,7 +1,7 @@
 // WGSL generators for matrix products: a "rows" kernel for tall problems and a "cols" kernel
 // for skinny ones (matrix-vector, dense layers at small batch) with optional split-K.
 import type { ProgramSource } from '../gpu/pipelines.ts';
-import { activationWgsl, storageDecls, uniformStruct, type Activation } from './program.ts';
+import { activationWgsl, defineProgram, storageDecls, uniformDecl, type Activation } from './program.ts';
 
 /**
  * How operands sit in memory, decided per call from shapes and transposes; each choice changes
@@ -33,17 +33,13 @@ export interface MatmulTile {
 
 // Uniforms shared by both kernels. Strides are in elements; sa*/sb* describe the logical
 // A(m,k) and B(k,n) whatever the storage order; ab/bb/yb are per-batch offsets.
-export const MATMUL_UNIFORMS: [string, 'u32'][] = [
-  ['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['ab', 'u32'], ['bb', 'u32'], ['yb', 'u32'],
-  ['sam', 'u32'], ['sak', 'u32'], ['sbk', 'u32'], ['sbn', 'u32'], ['splits', 'u32'], ['kchunk', 'u32'],
-];
+export const MatmulU = uniformDecl({
+  M: 'u32', N: 'u32', K: 'u32', ab: 'u32', bb: 'u32', yb: 'u32',
+  sam: 'u32', sak: 'u32', sbk: 'u32', sbn: 'u32', splits: 'u32', kchunk: 'u32',
+}, 'matmul');
 
 const C = ['x', 'y', 'z', 'w'];
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-
-function layoutKey(l: MatmulLayout, t: MatmulTile): string {
-  return `wg${t.wgx}_r${t.rm}_c${t.cn}_a${l.aVec ? 4 : 1}_b${l.bMode}_y${l.yVec ? 4 : 1}_${l.hasBias ? 'bias' : 'nobias'}_${l.act}`;
-}
 
 function decls(l: MatmulLayout, out: 'Y4' | 'Y' | 'P'): string {
   const ins: [string, string][] = [
@@ -52,7 +48,7 @@ function decls(l: MatmulLayout, out: 'Y4' | 'Y' | 'P'): string {
   ];
   if (l.hasBias && out !== 'P') ins.push(['bias', l.yVec ? 'vec4<f32>' : 'f32']);
   const y = out === 'Y4' ? 'vec4<f32>' : 'f32';
-  return uniformStruct(MATMUL_UNIFORMS) + storageDecls(ins, [['Y', y]]) + activationWgsl(l.act);
+  return MatmulU.wgsl + storageDecls(ins, [['Y', y]]) + activationWgsl(l.act);
 }
 
 /** Epilogue for one vec4 of outputs at (m, n..n+3): bias, activation, bounds-checked store. */
@@ -141,14 +137,14 @@ function body(l: MatmulLayout, rm: number, cn4: number, kStart: string, kEnd: st
  * Rows kernel. a:(B,M,K) b:(B,K,N) y:(B,M,N) (logical; storage order via strides and layout).
  * Grid: x = ceil(M / (wgx·rm)), y = ceil(N / cn), z = batch. Lane rows m = base + r·wgx + lane.
  */
-export function rowsProgram(l: MatmulLayout, t: MatmulTile): ProgramSource {
-  const cn4 = t.cn / 4;
-  return {
-    name: 'matmul.rows',
-    key: layoutKey(l, t),
-    inputs: l.hasBias ? 3 : 2,
-    outputs: 1,
-    code: () => `
+export function rowsProgram(layout: MatmulLayout, tile: MatmulTile): ProgramSource {
+  const spec = { l: { ...layout } as Readonly<MatmulLayout>, t: { ...tile } as Readonly<MatmulTile> };
+  return defineProgram('matmul.rows', spec, ({ l, t }) => {
+    const cn4 = t.cn / 4;
+    return {
+      inputs: l.hasBias ? 3 : 2,
+      outputs: 1,
+      code: () => `
 ${decls(l, l.yVec ? 'Y4' : 'Y')}
 ${scalarAccess(l)}
 // a:(B,M,K) b:(B,K,N) bias:(N) y:(B,M,N)
@@ -163,7 +159,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   ${body(l, t.rm, cn4, '0u', 'u.K')}
   ${range(t.rm).flatMap((r) => range(cn4).map((c) => store(l, `acc${r}_${c}`, `m${r}`, `n0 + ${4 * c}u`, false))).join('\n  ')}
 }`,
-  };
+    };
+  });
 }
 
 /**
@@ -171,15 +168,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
  * p:(S,B,M,N) reduced by reduceProgram. Grid: x = ceil(N / (wgx·cn)), y = ceil(M / rm),
  * z = batch·splits. Each workgroup shares rows (A loads broadcast); lanes own cn columns.
  */
-export function colsProgram(l: MatmulLayout, t: MatmulTile, split: boolean): ProgramSource {
-  const cn4 = t.cn / 4;
-  const lp: MatmulLayout = split ? { ...l, hasBias: false, act: 'linear' } : l;
-  return {
-    name: split ? 'matmul.cols-split' : 'matmul.cols',
-    key: layoutKey(lp, t),
-    inputs: lp.hasBias ? 3 : 2,
-    outputs: 1,
-    code: () => `
+export function colsProgram(layout: MatmulLayout, tile: MatmulTile, split: boolean): ProgramSource {
+  // Split-K partials are raw sums: bias and activation wait for reduceProgram.
+  const lp: Readonly<MatmulLayout> = split ? { ...layout, hasBias: false, act: 'linear' } : { ...layout };
+  const spec = { lp, t: { ...tile } as Readonly<MatmulTile>, split };
+  return defineProgram(split ? 'matmul.cols-split' : 'matmul.cols', spec, ({ lp, t, split }) => {
+    const cn4 = t.cn / 4;
+    return {
+      inputs: lp.hasBias ? 3 : 2,
+      outputs: 1,
+      code: () => `
 ${decls(lp, split ? 'P' : lp.yVec ? 'Y4' : 'Y')}
 ${scalarAccess(lp)}
 // a:(B,M,K) b:(B,K,N) bias:(N) y:(B,M,N) [split: p:(S,B,M,N)]
@@ -197,18 +195,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   ${body(lp, t.rm, cn4, 'kStart', 'min(u.K, (s + 1u) * u.kchunk)')}
   ${range(t.rm).flatMap((r) => range(cn4).map((c) => store(lp, `acc${r}_${c}`, `m${r}`, `n0 + ${4 * c}u`, split))).join('\n  ')}
 }`,
-  };
+    };
+  });
 }
+
+/** Per-call values of reduceProgram: total = B·M·N outputs. */
+export const SplitReduceU = uniformDecl({ total: 'u32', N: 'u32', splits: 'u32', nwgx: 'u32' }, 'matmul split-K reduce');
 
 /** Sums split-K partials. p:(S,B,M,N) bias:(N) y:(B,M,N); one invocation per output. */
 export function reduceProgram(hasBias: boolean, act: Activation): ProgramSource {
-  return {
-    name: 'matmul.split-reduce',
-    key: `${hasBias ? 'bias' : 'nobias'}_${act}`,
+  return defineProgram('matmul.split-reduce', { hasBias, act }, ({ hasBias, act }) => ({
     inputs: hasBias ? 2 : 1,
     outputs: 1,
     code: () => `
-${uniformStruct([['total', 'u32'], ['N', 'u32'], ['splits', 'u32'], ['nwgx', 'u32']])}
+${SplitReduceU.wgsl}
 ${storageDecls(hasBias ? [['P', 'f32'], ['bias', 'f32']] : [['P', 'f32']], [['Y', 'f32']])}
 ${activationWgsl(act)}
 // p:(S,B,M,N) bias:(N) y:(B,M,N)
@@ -220,5 +220,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   for (var s = 0u; s < u.splits; s++) { acc += P[s * u.total + i]; }
   Y[i] = act(acc${hasBias ? ' + bias[i % u.N]' : ''});
 }`,
-  };
+  }));
 }

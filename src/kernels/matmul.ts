@@ -4,9 +4,9 @@ import { ShapeError } from '../gpu/errors.ts';
 import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import {
-  colsProgram, reduceProgram, rowsProgram, type MatmulLayout, type MatmulTile,
+  colsProgram, MatmulU, reduceProgram, rowsProgram, SplitReduceU, type MatmulLayout, type MatmulTile,
 } from './matmul-wgsl.ts';
-import { checkActivation, grid1d, launch, shapeStr, Uniforms, type Activation } from './program.ts';
+import { checkActivation, grid1d, launch, shapeStr, type Activation } from './program.ts';
 
 export interface MatmulOptions {
   /** a is stored (B,K,M) / (K,M) instead of (B,M,K) / (M,K). */
@@ -94,7 +94,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const cost = 2 * batch * M * N * K;
   const inputs = opts.bias ? [a, b, opts.bias] : [a, b];
   const uni = (splits: number, kchunk: number) =>
-    new Uniforms().u32(M, N, K, ab, bb, M * N, sam, sak, sbk, sbn, splits, kchunk);
+    MatmulU.pack({ M, N, K, ab, bb, yb: M * N, sam, sak, sbk, sbn, splits, kchunk });
 
   const T = MATMUL_TUNING;
   if (M > T.colsMaxM) {
@@ -131,7 +131,7 @@ function splitCount(workgroups: number, K: number, maxWg: number, batch: number)
 // a:(B,M,K) b:(B,K,N) → p:(S,B,M,N) partial sums over K chunks → y:(B,M,N) = act(Σ_s p + bias)
 function splitK(
   rt: Runtime, layout: MatmulLayout, t: MatmulTile, inputs: Tensor[], p: Problem, splits: number,
-  kchunk: number, u: Uniforms, shapes: string, cost: number, bias: Tensor | undefined,
+  kchunk: number, u: ArrayBuffer, shapes: string, cost: number, bias: Tensor | undefined,
 ): Tensor {
   const { batch, M, N } = p;
   const gx = Math.ceil(N / (t.wgx * t.cn)), gy = Math.ceil(M / t.rm);
@@ -144,7 +144,7 @@ function splitK(
     const [rx, ry] = grid1d(Math.ceil(total / 64), rt);
     return launch({
       program: reduceProgram(!!bias, layout.act), inputs: bias ? [partial, bias] : [partial], outShape: p.outShape,
-      uniforms: new Uniforms().u32(total, N, splits, rx), workgroups: [rx, ry], shapes: `${shapes} splits:${splits}`,
+      uniforms: SplitReduceU.pack({ total, N, splits, nwgx: rx }), workgroups: [rx, ry], shapes: `${shapes} splits:${splits}`,
       cost: total * splits * 4,
     });
   } finally {

@@ -2,7 +2,7 @@
 // parameter and its state (momentum, Adam moments) in place, instead of a chain of element-wise ops.
 import { ShapeError } from '../gpu/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { grid1d, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
+import { defineProgram, grid1d, shapeStr, storageDecls, uniformDecl } from './program.ts';
 
 /** The update rules; each names its state tensors (besides the parameter itself). */
 export type OptimRule = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
@@ -46,19 +46,19 @@ const BODY: Record<OptimRule, string> = {
     W[i] = w - u.lr * u.wd * w - u.lr * (m / u.bc1) / (sqrt(v / u.bc2) + u.eps);`,
 };
 
+/** Every rule's hyperparameters (a rule reads the ones it needs); bc1/bc2 are Adam's bias corrections. */
+const OptimU = uniformDecl({
+  n: 'u32', nwgx: 'u32', lr: 'f32', mu: 'f32', b1: 'f32', b2: 'f32', eps: 'f32', wd: 'f32', bc1: 'f32', bc2: 'f32',
+}, 'optimStep');
+
 // g:(n) w:(n) [state:(n) …] — every tensor flat; w and the state are rewritten in place.
-function optimProgram(rule: OptimRule) {
+const optimProgram = (rule: OptimRule) => defineProgram(`optim.${rule}`, { rule }, ({ rule }) => {
   const outs: [string, string][] = [['W', 'f32'], ['M', 'f32'], ['V', 'f32']].slice(0, 1 + STATE[rule]) as [string, string][];
   return {
-    name: `optim.${rule}`,
-    key: rule,
     inputs: 1,
     outputs: outs.length,
     code: () => `
-${uniformStruct([
-  ['n', 'u32'], ['nwgx', 'u32'], ['lr', 'f32'], ['mu', 'f32'], ['b1', 'f32'], ['b2', 'f32'],
-  ['eps', 'f32'], ['wd', 'f32'], ['bc1', 'f32'], ['bc2', 'f32'],
-])}
+${OptimU.wgsl}
 ${storageDecls([['G', 'f32']], outs)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -72,7 +72,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 }`,
   };
-}
+});
 
 /**
  * Applies one optimiser step to `param` in place from `grad`, updating `state` in place too:
@@ -94,14 +94,15 @@ export function optimStep(rule: OptimRule, param: Tensor, grad: Tensor, state: T
   if (param.size === 0) return;
   const rt = param.runtime;
   const [gx, gy] = grid1d(Math.ceil(param.size / (WG * PER_THREAD)), rt);
-  const u = new Uniforms()
-    .u32(param.size, gx)
-    .f32(s.lr, s.momentum ?? 0, s.beta1 ?? 0.9, s.beta2 ?? 0.999, s.epsilon ?? 1e-7, s.weightDecay ?? 0, s.biasCorrection1 ?? 1, s.biasCorrection2 ?? 1);
+  const u = OptimU.pack({
+    n: param.size, nwgx: gx, lr: s.lr, mu: s.momentum ?? 0, b1: s.beta1 ?? 0.9, b2: s.beta2 ?? 0.999, eps: s.epsilon ?? 1e-7,
+    wd: s.weightDecay ?? 0, bc1: s.biasCorrection1 ?? 1, bc2: s.biasCorrection2 ?? 1,
+  });
   rt.dispatch({
     program: optimProgram(rule),
     inputs: [{ buffer: grad.buffer }],
     outputs: [param, ...state].map((t) => ({ buffer: t.buffer })),
-    uniforms: u.buffer(),
+    uniforms: u,
     workgroups: [gx, gy],
     shapes,
     cost: param.byteLength * (2 + 2 * state.length),

@@ -4,26 +4,23 @@
 import { ShapeError } from '../gpu/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { slice } from './concat.ts';
-import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
+import { defineProgram, grid1d, indexedFields, indexedValues, launch, shapeStr, storageDecls, uniformDecl } from './program.ts';
 
 const MAX_RANK = 6;
 const WG = 64;
 const PER_THREAD = 4;
-const R = [0, 1, 2, 3, 4, 5];
+
+/** Output dims d_a, input dims e_a and leading pads p_a; the constant may be ±Infinity or NaN (as tf.pad). */
+const PadU = uniformDecl({
+  n: 'u32', nwgx: 'u32', value: 'f32', ...indexedFields('d', MAX_RANK), ...indexedFields('e', MAX_RANK), ...indexedFields('p', MAX_RANK),
+}, 'pad', { nonFinite: ['value'] });
 
 // x:(e0..e5) y:(d0..d5) with d_a = e_a + before_a + after_a; rank padded to 6 on the left.
-const padProgram = {
-  name: 'pad',
-  key: 'r6',
+const padProgram = defineProgram('pad', { rank: MAX_RANK }, () => ({
   inputs: 1,
   outputs: 1,
   code: () => `
-${uniformStruct([
-  ['n', 'u32'], ['nwgx', 'u32'], ['value', 'f32'],
-  ...R.map((i) => [`d${i}`, 'u32'] as [string, 'u32']),
-  ...R.map((i) => [`e${i}`, 'u32'] as [string, 'u32']),
-  ...R.map((i) => [`p${i}`, 'u32'] as [string, 'u32']),
-])}
+${PadU.wgsl}
 ${storageDecls([['X', 'f32']], [['Y', 'f32']])}
 // x:(e0..e5) y:(d0..d5)
 @compute @workgroup_size(${WG})
@@ -48,7 +45,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     Y[i] = v;
   }
 }`,
-};
+}));
 
 /**
  * Pads every axis with a constant: paddings[a] = [before, after] (non-negative), as tf.pad.
@@ -75,7 +72,7 @@ export function pad(x: Tensor, paddings: [number, number][], value = 0): Tensor 
   const n = dims.reduce((a, d) => a * d, 1);
   // An empty input pads to all-constant output; bind it anyway (a 4-byte buffer, never read).
   const [gx, gy] = grid1d(Math.ceil(n / (WG * PER_THREAD)), x.runtime);
-  const u = new Uniforms().u32(n, gx).f32(value).u32(...dims).u32(...ins).u32(...pre);
+  const u = PadU.pack({ n, nwgx: gx, value, ...indexedValues('d', dims), ...indexedValues('e', ins), ...indexedValues('p', pre) });
   return launch({ program: padProgram, inputs: [x], outShape, uniforms: u, workgroups: [gx, gy], cost: 8 * n });
 }
 

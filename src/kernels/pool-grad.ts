@@ -4,32 +4,32 @@
 import { ShapeError } from '../gpu/errors.ts';
 import { empty, type Tensor } from '../tensor/tensor.ts';
 import { poolGeometry, type PoolGeometry, type PoolOptions } from './pool.ts';
-import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
+import { defineProgram, grid1d, launch, shapeStr, storageDecls, uniformDecl } from './program.ts';
 
 const WG = 64;
 /** Marks "no maximum" in an argmax map (a window whose values are all ≤ -FLT_MAX or NaN). */
 const NO_MAX = 0xffffffff;
 
-const geometryUniforms = ['H', 'W', 'C', 'OH', 'OW', 'kh', 'kw', 'sh', 'sw', 'pt', 'pl'] as const;
-const uniformFields = (): [string, 'u32'][] =>
-  [['total', 'u32'], ['nwgx', 'u32'], ...geometryUniforms.map((n) => [n, 'u32'] as [string, 'u32'])];
+/** Per-call values of the windowed backwards (as pool.ts's forward); C counts vec4s when vectorised. */
+const PoolGradU = uniformDecl({
+  total: 'u32', nwgx: 'u32', H: 'u32', W: 'u32', C: 'u32', OH: 'u32', OW: 'u32',
+  kh: 'u32', kw: 'u32', sh: 'u32', sw: 'u32', pt: 'u32', pl: 'u32',
+}, 'pool gradient');
 const geometryValues = (H: number, W: number, cv: number, g: PoolGeometry) =>
-  [H, W, cv, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl];
+  ({ H, W, C: cv, OH: g.oh, OW: g.ow, kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, pt: g.pt, pl: g.pl });
 
 // x:(N,H,W,C) argmax:(N,OH,OW,C) as u32 window positions dh·kw + dw; one invocation per output.
 // Tie rule of tfjs-backend-cpu's maxPoolPositions (and TensorFlow's CPU kernel): the window is
 // scanned row-major over its in-bounds positions and a value replaces the best only when it is
 // strictly greater, so the FIRST maximum in row-major window order wins.
-function argmaxProgram(vec: boolean) {
+const argmaxProgram = (vec: boolean) => defineProgram('pool.max-argmax', { vec }, ({ vec }) => {
   const T = vec ? 'vec4<f32>' : 'f32';
   const I = vec ? 'vec4<u32>' : 'u32';
   return {
-    name: 'pool.max-argmax',
-    key: vec ? 'vec4' : 'f32',
     inputs: 1,
     outputs: 1,
     code: () => `
-${uniformStruct(uniformFields())}
+${PoolGradU.wgsl}
 ${storageDecls([['X', T]], [['A', I]])}
 // x:(N,H,W,C) argmax:(N,OH,OW,C), C counted in ${vec ? 'vec4s' : 'floats'}
 @compute @workgroup_size(${WG})
@@ -61,13 +61,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   A[i] = arg;
 }`,
   };
-}
+});
 
 // dy:(N,OH,OW,C) [argmax:(N,OH,OW,C)] dx:(N,H,W,C); one invocation per dx element, summing
 // over the windows (oh,ow) that contain it: oh·sh ≤ h+pt < oh·sh + kh, likewise for w.
 //   max: dx += dy[oh,ow] where the window's argmax is this position
 //   avg: dx += dy[oh,ow] / (in-bounds count of window (oh,ow)), padding excluded as the forward does
-function gatherProgram(kind: 'max' | 'avg', vec: boolean) {
+const gatherProgram = (kind: 'max' | 'avg', vec: boolean) => defineProgram(`pool.${kind}-grad`, { kind, vec }, ({ kind, vec }) => {
   const T = vec ? 'vec4<f32>' : 'f32';
   const I = vec ? 'vec4<u32>' : 'u32';
   const ins: [string, string][] = kind === 'max' ? [['DY', T], ['A', I]] : [['DY', T]];
@@ -77,12 +77,10 @@ function gatherProgram(kind: 'max' | 'avg', vec: boolean) {
                   (min(ow * u.sw + u.kw, u.pl + u.W) - max(ow * u.sw, u.pl));
         acc += DY[j] / f32(max(cnt, 1u));`;
   return {
-    name: `pool.${kind}-grad`,
-    key: vec ? 'vec4' : 'f32',
     inputs: ins.length,
     outputs: 1,
     code: () => `
-${uniformStruct(uniformFields())}
+${PoolGradU.wgsl}
 ${storageDecls(ins, [['DX', T]])}
 // dy:(N,OH,OW,C) dx:(N,H,W,C), C counted in ${vec ? 'vec4s' : 'floats'}
 @compute @workgroup_size(${WG})
@@ -111,7 +109,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   DX[i] = acc;
 }`,
   };
-}
+});
 
 function checkDy(op: string, dy: Tensor, x: readonly number[], g: PoolGeometry): void {
   const [N, , , C] = x as [number, number, number, number];
@@ -140,7 +138,7 @@ function poolGrad(kind: 'max' | 'avg', dy: Tensor, x: Tensor | null, xShape: rea
   if (x) {
     const [ax, ay] = grid1d(Math.ceil(ny / WG), x.runtime);
     argmax = launch({
-      program: argmaxProgram(vec), inputs: [x], outShape: dy.shape, uniforms: new Uniforms().u32(ny, ax, ...geo),
+      program: argmaxProgram(vec), inputs: [x], outShape: dy.shape, uniforms: PoolGradU.pack({ total: ny, nwgx: ax, ...geo }),
       workgroups: [ax, ay], shapes, cost: (x.size + dy.size) * 4,
     });
   }
@@ -148,7 +146,7 @@ function poolGrad(kind: 'max' | 'avg', dy: Tensor, x: Tensor | null, xShape: rea
     const [gx, gy] = grid1d(Math.ceil(nx / WG), dy.runtime);
     return launch({
       program: gatherProgram(kind, vec), inputs: argmax ? [dy, argmax] : [dy], outShape: xShape,
-      uniforms: new Uniforms().u32(nx, gx, ...geo), workgroups: [gx, gy], shapes,
+      uniforms: PoolGradU.pack({ total: nx, nwgx: gx, ...geo }), workgroups: [gx, gy], shapes,
       cost: (N * H * W * C + dy.size * (argmax ? 2 : 1)) * 4,
     });
   } finally {
@@ -182,14 +180,12 @@ export function avgPool2dGrad(dy: Tensor, xShape: readonly number[], opts: PoolO
 
 // x:(N,H,W,C) stats:(3,N,C) = [max, first position p = h·W + w of the max, number of ties];
 // one invocation per (n, c), scanning p in order with a strict comparison.
-function globalStatsProgram() {
-  return {
-    name: 'pool.global-max-stats',
-    key: 'v1',
-    inputs: 1,
-    outputs: 1,
-    code: () => `
-${uniformStruct([['total', 'u32'], ['nwgx', 'u32'], ['HW', 'u32'], ['C', 'u32']])}
+const GlobalStatsU = uniformDecl({ total: 'u32', nwgx: 'u32', HW: 'u32', C: 'u32' }, 'globalMaxPoolGrad stats');
+const globalStatsProgram = defineProgram('pool.global-max-stats', {}, () => ({
+  inputs: 1,
+  outputs: 1,
+  code: () => `
+${GlobalStatsU.wgsl}
 ${storageDecls([['X', 'f32']], [['S', 'f32']])}
 // x:(N,H,W,C) stats:(3,N,C)
 @compute @workgroup_size(${WG})
@@ -208,13 +204,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   S[u.total + i] = f32(first);
   S[2u * u.total + i] = f32(ties);
 }`,
-  };
-}
+}));
 
 export type GlobalMaxTies = 'all' | 'first' | 'split';
 
+const GlobalGradU = uniformDecl({ total: 'u32', nwgx: 'u32', HW: 'u32', C: 'u32', NC: 'u32', invHW: 'f32' }, 'global pool gradient');
+
 // dy:(N,C) [x:(N,H,W,C) stats:(3,N,C)] dx:(N,H,W,C); one invocation per dx element.
-function globalGradProgram(kind: 'avg' | GlobalMaxTies) {
+const globalGradProgram = (kind: 'avg' | GlobalMaxTies) => defineProgram('pool.global-grad', { kind }, ({ kind }) => {
   const body: Record<typeof kind, string> = {
     avg: 'DX[i] = DY[nc] * u.invHW;',
     all: 'DX[i] = select(0.0, DY[nc], X[i] == S[nc]);',
@@ -223,12 +220,10 @@ function globalGradProgram(kind: 'avg' | GlobalMaxTies) {
   };
   const ins: [string, string][] = kind === 'avg' ? [['DY', 'f32']] : [['DY', 'f32'], ['X', 'f32'], ['S', 'f32']];
   return {
-    name: 'pool.global-grad',
-    key: kind,
     inputs: ins.length,
     outputs: 1,
     code: () => `
-${uniformStruct([['total', 'u32'], ['nwgx', 'u32'], ['HW', 'u32'], ['C', 'u32'], ['NC', 'u32'], ['invHW', 'f32']])}
+${GlobalGradU.wgsl}
 ${storageDecls(ins, [['DX', 'f32']])}
 // dy:(N,C) dx:(N,H,W,C)
 @compute @workgroup_size(${WG})
@@ -242,7 +237,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   ${body[kind]}
 }`,
   };
-}
+});
 
 function globalGrad(op: string, kind: 'avg' | GlobalMaxTies, dy: Tensor, x: Tensor | null, xShape: readonly number[]): Tensor {
   const shapes = `${shapeStr('dy', dy.shape)} ${shapeStr('x', xShape)}`;
@@ -258,15 +253,15 @@ function globalGrad(op: string, kind: 'avg' | GlobalMaxTies, dy: Tensor, x: Tens
   if (x) {
     const [sx, sy] = grid1d(Math.ceil((N * C) / WG), x.runtime);
     stats = launch({
-      program: globalStatsProgram(), inputs: [x], outShape: [3, N, C],
-      uniforms: new Uniforms().u32(N * C, sx, H * W, C), workgroups: [sx, sy], shapes, cost: (x.size + 3 * N * C) * 4,
+      program: globalStatsProgram, inputs: [x], outShape: [3, N, C],
+      uniforms: GlobalStatsU.pack({ total: N * C, nwgx: sx, HW: H * W, C }), workgroups: [sx, sy], shapes, cost: (x.size + 3 * N * C) * 4,
     });
   }
   try {
     const [gx, gy] = grid1d(Math.ceil(total / WG), dy.runtime);
     return launch({
       program: globalGradProgram(kind), inputs: x && stats ? [dy, x, stats] : [dy], outShape: xShape,
-      uniforms: new Uniforms().u32(total, gx, H * W, C, N * C).f32(1 / (H * W)), workgroups: [gx, gy], shapes,
+      uniforms: GlobalGradU.pack({ total, nwgx: gx, HW: H * W, C, NC: N * C, invHW: 1 / (H * W) }), workgroups: [gx, gy], shapes,
       cost: (x ? 2 : 1) * total * 4,
     });
   } finally {

@@ -47,6 +47,8 @@ export type UniformType = 'i32' | 'u32' | 'f32';
  *
  * gives `U.wgsl` for the shader and `U.pack({ total, H, alpha })` for the launch; a missing or
  * non-finite value throws with the kernel and field named, an extra one is a type error.
+ * `opts.nonFinite` names the f32 fields where ±Infinity or NaN is a meaningful user value (a pad
+ * constant of -Infinity, an open clamp bound); there only a missing value throws.
  */
 export interface UniformDecl<F extends Record<string, UniformType>> {
   readonly fields: F;
@@ -54,8 +56,14 @@ export interface UniformDecl<F extends Record<string, UniformType>> {
   pack(values: { readonly [K in keyof F]: number }): ArrayBuffer;
 }
 
-export function uniformDecl<const F extends Record<string, UniformType>>(fields: F, kernel = 'kernel'): UniformDecl<F> {
+export function uniformDecl<const F extends Record<string, UniformType>>(
+  fields: F, kernel = 'kernel', opts: { nonFinite?: readonly (keyof F & string)[] } = {},
+): UniformDecl<F> {
   const entries = Object.entries(fields) as [string, UniformType][];
+  const anyFloat = new Set<string>(opts.nonFinite ?? []);
+  for (const n of anyFloat) {
+    if (fields[n] !== 'f32') throw new Error(`${kernel}: uniform '${n}' is listed as nonFinite but is not an f32 field`);
+  }
   const wgsl = uniformStruct(entries);
   return {
     fields,
@@ -66,7 +74,7 @@ export function uniformDecl<const F extends Record<string, UniformType>>(fields:
       const dv = new DataView(buf);
       entries.forEach(([name, t], k) => {
         const v = (values as Record<string, number>)[name];
-        if (typeof v !== 'number' || !Number.isFinite(v)) {
+        if (typeof v !== 'number' || (!Number.isFinite(v) && !anyFloat.has(name))) {
           throw new ShapeError(`${kernel}: uniform '${name}' is ${String(v)}; every field of the struct needs a finite number`);
         }
         if (t === 'f32') dv.setFloat32(4 * k, v, true);
@@ -76,6 +84,18 @@ export function uniformDecl<const F extends Record<string, UniformType>>(fields:
       return buf;
     },
   };
+}
+
+/**
+ * Numbered fields `${prefix}0..${prefix}{n-1}` for a uniformDecl, for per-axis or per-input
+ * values: `{ ...indexedFields('d', 6) }` declares d0..d5, `indexedValues('d', dims)` packs them.
+ */
+export function indexedFields<T extends UniformType>(prefix: string, n: number, type: T = 'u32' as T): Record<string, T> {
+  return Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, type]));
+}
+
+export function indexedValues(prefix: string, values: readonly number[]): Record<string, number> {
+  return Object.fromEntries(values.map((v, i) => [`${prefix}${i}`, v]));
 }
 
 /** Values a program's specification may hold: whatever the WGSL generator reads to write the text. */

@@ -4,7 +4,7 @@
 // so that every core gets a share of the reduction instead of C lanes doing it all.
 import { ShapeError } from '../gpu/errors.ts';
 import { empty, type Tensor } from '../tensor/tensor.ts';
-import { grid1d, launch, storageDecls, uniformStruct, Uniforms } from './program.ts';
+import { defineProgram, grid1d, indexedFields, indexedValues, launch, storageDecls, uniformDecl } from './program.ts';
 
 const MAX_RANK = 6;
 const WG = 64;
@@ -12,18 +12,19 @@ const WG = 64;
 const TARGET_LANES = 8192;
 const PER_THREAD = 4;
 
+/** Kept axes' dims od_a and x-strides os_a, reduced axes' rd_a and rs_a (padded to 6). */
+const SumU = uniformDecl({
+  nOut: 'u32', nRed: 'u32', splits: 'u32', chunk: 'u32', nwgx: 'u32',
+  ...indexedFields('od', MAX_RANK), ...indexedFields('os', MAX_RANK), ...indexedFields('rd', MAX_RANK), ...indexedFields('rs', MAX_RANK),
+}, 'sum');
+
 // x:(d0..d5) (rank padded to 6) y:(kept axes) — y[o] = Σ_r x[base(o) + offset(r)] over the
 // reduced index r in [rStart, rEnd) of split s: partial[s, o].
-function sumProgram() {
-  const dims = (p: string) => [0, 1, 2, 3, 4, 5].map((i) => [`${p}${i}`, 'u32'] as [string, 'u32']);
-  return {
-    name: 'reduce.sum',
-    key: 'v1',
-    inputs: 1,
-    outputs: 1,
-    code: () => `
-${uniformStruct([['nOut', 'u32'], ['nRed', 'u32'], ['splits', 'u32'], ['chunk', 'u32'], ['nwgx', 'u32'],
-  ...dims('od'), ...dims('os'), ...dims('rd'), ...dims('rs')])}
+const sumProgram = defineProgram('reduce.sum', { rank: MAX_RANK }, () => ({
+  inputs: 1,
+  outputs: 1,
+  code: () => `
+${SumU.wgsl}
 ${storageDecls([['X', 'f32']], [['Y', 'f32']])}
 // Offset in X of the idx-th element of a 6-D index space with sizes d and X-strides s.
 fn offsetOf(idx: u32, d0: u32, d1: u32, d2: u32, d3: u32, d4: u32, d5: u32,
@@ -51,8 +52,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
   Y[t] = acc;
 }`,
-  };
-}
+}));
 
 function pad6(v: number[], fill: number): number[] {
   return [...new Array<number>(MAX_RANK - v.length).fill(fill), ...v];
@@ -81,11 +81,13 @@ function sumPass(x: Tensor, axes: Set<number>, splits: number): Tensor {
   const nRed = rd.reduce((a, b) => a * b, 1);
   const chunk = Math.ceil(nRed / splits);
   const [gx, gy] = grid1d(Math.ceil((nOut * splits) / WG), x.runtime);
-  const u = new Uniforms()
-    .u32(nOut, nRed, splits, chunk, gx)
-    .u32(...pad6(od, 1), ...pad6(os, 0), ...pad6(rd, 1), ...pad6(rs, 0));
+  const u = SumU.pack({
+    nOut, nRed, splits, chunk, nwgx: gx,
+    ...indexedValues('od', pad6(od, 1)), ...indexedValues('os', pad6(os, 0)),
+    ...indexedValues('rd', pad6(rd, 1)), ...indexedValues('rs', pad6(rs, 0)),
+  });
   return launch({
-    program: sumProgram(),
+    program: sumProgram,
     inputs: [x],
     outShape: splits > 1 ? [splits, ...od] : od,
     uniforms: u,
@@ -158,16 +160,14 @@ export function copy(x: Tensor): Tensor {
   return y;
 }
 
+const BroadcastU = uniformDecl({ n: 'u32', nwgx: 'u32', ...indexedFields('d', MAX_RANK), ...indexedFields('s', MAX_RANK) }, 'broadcastTo');
+
 // x:(broadcastable to y) y:(d0..d5) — y[i] = x[Σ c_k · s_k] with stride 0 on broadcast axes.
-function broadcastProgram() {
-  const dims = (p: string) => [0, 1, 2, 3, 4, 5].map((i) => [`${p}${i}`, 'u32'] as [string, 'u32']);
-  return {
-    name: 'broadcastTo',
-    key: 'v1',
-    inputs: 1,
-    outputs: 1,
-    code: () => `
-${uniformStruct([['n', 'u32'], ['nwgx', 'u32'], ...dims('d'), ...dims('s')])}
+const broadcastProgram = defineProgram('broadcastTo', { rank: MAX_RANK }, () => ({
+  inputs: 1,
+  outputs: 1,
+  code: () => `
+${BroadcastU.wgsl}
 ${storageDecls([['X', 'f32']], [['Y', 'f32']])}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -184,8 +184,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     Y[i] = X[c0 * u.s0 + c1 * u.s1 + c2 * u.s2 + c3 * u.s3 + c4 * u.s4 + c5 * u.s5];
   }
 }`,
-  };
-}
+}));
 
 /**
  * Repeats x along its size-1 (or missing leading) axes to `shape`: the adjoint of sumToShape,
@@ -210,6 +209,6 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   }
   const n = shape.reduce((a, b) => a * b, 1);
   const [gx, gy] = grid1d(Math.ceil(n / (WG * PER_THREAD)), x.runtime);
-  const u = new Uniforms().u32(n, gx).u32(...pad6([...shape], 1)).u32(...strides);
-  return launch({ program: broadcastProgram(), inputs: [x], outShape: shape, uniforms: u, workgroups: [gx, gy] });
+  const u = BroadcastU.pack({ n, nwgx: gx, ...indexedValues('d', pad6([...shape], 1)), ...indexedValues('s', strides) });
+  return launch({ program: broadcastProgram, inputs: [x], outShape: shape, uniforms: u, workgroups: [gx, gy] });
 }

@@ -3,7 +3,7 @@
 // backward (resizeBilinearGrad) gathers, per input pixel, the output pixels that sampled it.
 import { ShapeError } from '../gpu/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
+import { defineProgram, grid1d, launch, shapeStr, storageDecls, uniformDecl } from './program.ts';
 
 const WG = 64;
 const PER_THREAD = 4;
@@ -39,17 +39,18 @@ fn src(o: u32, a: i32, b: i32, d: i32, len: u32) -> Src {
 }
 `;
 
+/** Sizes and the per-axis source mapping f = (o·a + b) / d (srcRatio), shared by both directions. */
+const ResizeU = uniformDecl({
+  n: 'u32', nwgx: 'u32', H: 'u32', W: 'u32', C: 'u32', OH: 'u32', OW: 'u32',
+  ay: 'i32', by: 'i32', dy: 'i32', ax: 'i32', bx: 'i32', dx: 'i32',
+}, 'resizeBilinear');
+
 // x:(N,H,W,C) y:(N,OH,OW,C)
-const resizeProgram = {
-  name: 'resizeBilinear',
-  key: 'exact',
+const resizeProgram = defineProgram('resizeBilinear', {}, () => ({
   inputs: 1,
   outputs: 1,
   code: () => `
-${uniformStruct([
-  ['n', 'u32'], ['nwgx', 'u32'], ['H', 'u32'], ['W', 'u32'], ['C', 'u32'], ['OH', 'u32'], ['OW', 'u32'],
-  ['ay', 'i32'], ['by', 'i32'], ['dy', 'i32'], ['ax', 'i32'], ['bx', 'i32'], ['dx', 'i32'],
-])}
+${ResizeU.wgsl}
 ${storageDecls([['X', 'f32']], [['Y', 'f32']])}
 ${SRC_WGSL}// x:(N,H,W,C) y:(N,OH,OW,C)
 @compute @workgroup_size(${WG})
@@ -76,7 +77,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     Y[i] = top + (bottom - top) * sy.t;
   }
 }`,
-};
+}));
 
 /** f = (o·A + B) / D for output coordinate o (see the shader comment). */
 function srcRatio(inp: number, out: number, opts: ResizeOptions): [number, number, number] {
@@ -129,9 +130,8 @@ export function resizeBilinear(x: Tensor, size: [number, number], opts: ResizeOp
   const outShape = [N, OH, OW, C];
   const n = N * OH * OW * C;
   const [gx, gy] = grid1d(Math.ceil(n / (WG * PER_THREAD)), x.runtime);
-  const u = new Uniforms()
-    .u32(n, gx, H, W, C, OH, OW)
-    .i32(...ratio(H, OH), ...ratio(W, OW));
+  const [ay, by, dy] = ratio(H, OH), [ax, bx, dx] = ratio(W, OW);
+  const u = ResizeU.pack({ n, nwgx: gx, H, W, C, OH, OW, ay, by, dy, ax, bx, dx });
   return launch({ program: resizeProgram, inputs: [x], outShape, uniforms: u, workgroups: [gx, gy], cost: 4 * n * 5 });
 }
 
@@ -143,16 +143,11 @@ export function resizeBilinear(x: Tensor, size: [number, number], opts: ResizeOp
 // (f < 0 for i = 0, f > len − 1 for i = len − 1). The loop walks that range and computes the
 // exact weights (0 outside the footprint), so a conservative range is harmless.
 // dy:(N,OH,OW,C) dx:(N,H,W,C)
-const resizeGradProgram = {
-  name: 'resizeBilinearGrad',
-  key: 'gather',
+const resizeGradProgram = defineProgram('resizeBilinearGrad', {}, () => ({
   inputs: 1,
   outputs: 1,
   code: () => `
-${uniformStruct([
-  ['n', 'u32'], ['nwgx', 'u32'], ['H', 'u32'], ['W', 'u32'], ['C', 'u32'], ['OH', 'u32'], ['OW', 'u32'],
-  ['ay', 'i32'], ['by', 'i32'], ['dy', 'i32'], ['ax', 'i32'], ['bx', 'i32'], ['dx', 'i32'],
-])}
+${ResizeU.wgsl}
 ${storageDecls([['G', 'f32']], [['DX', 'f32']])}
 ${SRC_WGSL}
 // Weight of input coordinate i in output coordinate o's interpolation.
@@ -202,7 +197,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     DX[i] = acc;
   }
 }`,
-};
+}));
 
 /**
  * Backward of `y = resizeBilinear(x, size, opts)` in all three coordinate modes, as TensorFlow's
@@ -243,9 +238,8 @@ export function resizeBilinearGrad(dy: Tensor, xShape: readonly number[], opts: 
   checkCoordRange(H, W, OH, OW, what);
   const n = N * H * W * C;
   const [gx, gy] = grid1d(Math.ceil(n / (WG * PER_THREAD)), dy.runtime);
-  const u = new Uniforms()
-    .u32(n, gx, H, W, C, OH, OW)
-    .i32(...srcRatio(H, OH, opts), ...srcRatio(W, OW, opts));
+  const [ry, rx] = [srcRatio(H, OH, opts), srcRatio(W, OW, opts)];
+  const u = ResizeU.pack({ n, nwgx: gx, H, W, C, OH, OW, ay: ry[0], by: ry[1], dy: ry[2], ax: rx[0], bx: rx[1], dx: rx[2] });
   // Each dy element is read by at most 4 input pixels, plus the range overshoot.
   return launch({ program: resizeGradProgram, inputs: [dy], outShape: xShape, uniforms: u, workgroups: [gx, gy], cost: 4 * (n + 4 * dy.size) });
 }

@@ -3,21 +3,22 @@
 // Both backwards (softmaxGrad, logSoftmaxGrad) need only the forward's output and one row sum.
 import { ShapeError } from '../gpu/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { grid1d, launch, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
+import { defineProgram, grid1d, launch, shapeStr, storageDecls, uniformDecl } from './program.ts';
 
 // One invocation per row: rows are few (a batch of class scores) and short enough (≈1000) that
 // a serial loop beats a workgroup reduction, whose barriers are pure overhead on lavapipe.
 const WG = 64;
 
+/** Per-call values of every kernel here: one row of L entries per invocation. */
+const RowsU = uniformDecl({ rows: 'u32', L: 'u32', nwgx: 'u32' }, 'softmax');
+
 // x:(rows, L) y:(rows, L)
-function softmaxProgram(log: boolean) {
+const softmaxProgram = (log: boolean) => defineProgram(log ? 'logSoftmax' : 'softmax', { log }, ({ log }) => {
   return {
-    name: log ? 'logSoftmax' : 'softmax',
-    key: log ? 'log' : 'exp',
     inputs: 1,
     outputs: 1,
     code: () => `
-${uniformStruct([['rows', 'u32'], ['L', 'u32'], ['nwgx', 'u32']])}
+${RowsU.wgsl}
 ${storageDecls([['X', 'f32']], [['Y', 'f32']])}
 // x:(rows, L) y:(rows, L)
 @compute @workgroup_size(${WG})
@@ -40,7 +41,7 @@ ${
 }
 }`,
   };
-}
+});
 
 function run(x: Tensor, log: boolean): Tensor {
   const name = log ? 'logSoftmax' : 'softmax';
@@ -48,7 +49,7 @@ function run(x: Tensor, log: boolean): Tensor {
   const L = x.shape[x.rank - 1]!;
   const rows = L === 0 ? 0 : x.size / L;
   const [gx, gy] = grid1d(Math.ceil(rows / WG), x.runtime);
-  const u = new Uniforms().u32(rows, L, gx);
+  const u = RowsU.pack({ rows, L, nwgx: gx });
   return launch({
     program: softmaxProgram(log),
     inputs: [x],
@@ -84,14 +85,12 @@ export function logSoftmax(x: Tensor): Tensor {
 // Backward of y = logSoftmax(x):  dx = dy − exp(y) · Σ_row dy
 // One invocation per row, as the forward: one pass for the row sum, one writing dx.
 // dy:(rows, L) y:(rows, L) dx:(rows, L)
-function softmaxGradProgram(log: boolean) {
+const softmaxGradProgram = (log: boolean) => defineProgram(log ? 'logSoftmaxGrad' : 'softmaxGrad', { log }, ({ log }) => {
   return {
-    name: log ? 'logSoftmaxGrad' : 'softmaxGrad',
-    key: log ? 'log' : 'exp',
     inputs: 2,
     outputs: 1,
     code: () => `
-${uniformStruct([['rows', 'u32'], ['L', 'u32'], ['nwgx', 'u32']])}
+${RowsU.wgsl}
 ${storageDecls([['DY', 'f32'], ['Y', 'f32']], [['DX', 'f32']])}
 // dy:(rows, L) y:(rows, L) dx:(rows, L)
 @compute @workgroup_size(${WG})
@@ -109,7 +108,7 @@ ${
 }
 }`,
   };
-}
+});
 
 function runGrad(dy: Tensor, y: Tensor, log: boolean): Tensor {
   const name = log ? 'logSoftmaxGrad' : 'softmaxGrad';
@@ -121,7 +120,7 @@ function runGrad(dy: Tensor, y: Tensor, log: boolean): Tensor {
   const L = y.shape[y.rank - 1]!;
   const rows = L === 0 ? 0 : y.size / L;
   const [gx, gy] = grid1d(Math.ceil(rows / WG), y.runtime);
-  const u = new Uniforms().u32(rows, L, gx);
+  const u = RowsU.pack({ rows, L, nwgx: gx });
   return launch({
     program: softmaxGradProgram(log),
     inputs: [dy, y],

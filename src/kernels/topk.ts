@@ -3,7 +3,7 @@
 // Order as tf.topk: values descending, equal values by lower index first.
 import { ShapeError } from '../gpu/errors.ts';
 import { empty, type Tensor } from '../tensor/tensor.ts';
-import { grid1d, shapeStr, storageDecls, uniformStruct, Uniforms } from './program.ts';
+import { defineProgram, grid1d, shapeStr, storageDecls, uniformDecl } from './program.ts';
 
 const WG = 64;
 
@@ -12,13 +12,12 @@ const WG = 64;
 // sorted with no per-row scratch memory: O(k·L) work, fine for the small k a CAM needs. Rows
 // containing NaN have no defined order (as in TensorFlow).
 // x:(rows, L) values:(rows, k) indices:(rows, k)
-const topkProgram = {
-  name: 'topk',
-  key: 'select',
+const TopkU = uniformDecl({ rows: 'u32', L: 'u32', k: 'u32', nwgx: 'u32' }, 'topk');
+const topkProgram = defineProgram('topk', {}, () => ({
   inputs: 1,
   outputs: 2,
   code: () => `
-${uniformStruct([['rows', 'u32'], ['L', 'u32'], ['k', 'u32'], ['nwgx', 'u32']])}
+${TopkU.wgsl}
 ${storageDecls([['X', 'f32']], [['V', 'f32'], ['I', 'f32']])}
 // x:(rows, L) values:(rows, k) indices:(rows, k) — indices as f32, exact below 2^24.
 @compute @workgroup_size(${WG})
@@ -45,7 +44,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     prevI = bi;
   }
 }`,
-};
+}));
 
 function check(name: string, shape: readonly number[], k: number): [rows: number, L: number] {
   if (shape.length === 0) throw new ShapeError(`${name}: x is a scalar; it needs a last axis to rank`);
@@ -77,7 +76,7 @@ export function topk(x: Tensor, k: number): { values: Tensor; indices: Tensor } 
       program: topkProgram,
       inputs: [{ buffer: x.buffer }],
       outputs: [{ buffer: values.buffer }, { buffer: indices.buffer }],
-      uniforms: new Uniforms().u32(rows, L, k, gx).buffer(),
+      uniforms: TopkU.pack({ rows, L, k, nwgx: gx }),
       workgroups: [gx, gy],
       shapes: `${shapeStr('x', x.shape)} k:${k}`,
       cost: 4 * rows * L * k,

@@ -4,7 +4,6 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sizeClass } from '../../src/gpu/pool.ts';
 import { DeviceLostError, GpuKernelError, ShapeError } from '../../src/gpu/errors.ts';
-import { Uniforms } from '../../src/kernels/program.ts';
 import { upload, empty } from '../../src/tensor/tensor.ts';
 import { Runtime } from '../../src/gpu/runtime.ts';
 import { gpu } from '../helpers.ts';
@@ -75,7 +74,7 @@ s('a binding larger than the adapter allows is a ShapeError naming the kernel an
       program: { name: 'probe', key: '', inputs: 1, outputs: 1, code: () => '' },
       inputs: [{ buffer: fake }],
       outputs: [{ buffer: small.buffer }],
-      uniforms: new Uniforms().u32(1).buffer(),
+      uniforms: new Uint32Array([1, 0, 0, 0]).buffer,
       workgroups: [1],
       shapes: 'x:(huge)',
     });
@@ -99,7 +98,7 @@ s('a shader that fails to compile surfaces as GpuKernelError at the next read', 
     },
     inputs: [{ buffer: x.buffer }],
     outputs: [{ buffer: y.buffer }],
-    uniforms: new Uniforms().u32(4).buffer(),
+    uniforms: new Uint32Array([4, 0, 0, 0]).buffer,
     workgroups: [1],
     shapes: 'x:(4)',
   });
@@ -130,7 +129,7 @@ s('debug mode pins an error to the dispatch, with its shapes', async () => {
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @compute @workgroup_size(8) fn main(@builtin(global_invocation_id) g: vec3<u32>) { Y[g.x] = X[g.x] + f32(u.x); }` };
     const bad = { ...ok, name: 'bad-kernel', code: () => ok.code().replace('X[g.x]', 'X[g.x] + undefinedName') };
-    const spec = { inputs: [{ buffer: x.buffer }], outputs: [{ buffer: y.buffer }], uniforms: new Uniforms().u32(1).buffer(), workgroups: [1] as [number] };
+    const spec = { inputs: [{ buffer: x.buffer }], outputs: [{ buffer: y.buffer }], uniforms: new Uint32Array([1, 0, 0, 0]).buffer, workgroups: [1] as [number] };
     try {
       // The error may surface at the next dispatch or at the read; either way it names the
       // second dispatch, not the last one.

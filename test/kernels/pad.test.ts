@@ -1,5 +1,6 @@
 // pad and zeroPad2d against tf.pad on the CPU backend: asymmetric and zero pads, 1×1 spatial,
-// ranks 1..6, a non-zero constant, and errors. Data movement, so the comparison is exact.
+// ranks 1..6, a non-zero constant, ±Infinity and NaN constants, and errors. Data movement, so
+// the comparison is exact.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShapeError } from '../../src/gpu/errors.ts';
@@ -53,6 +54,19 @@ s('padding an empty axis gives all-constant output', async () => {
   const y = pad(upload([], [2, 0, 3]), [[0, 0], [1, 1], [0, 0]], 4);
   assert.equal([...y.shape], [2, 2, 3]);
   assertClose(await y.data(), new Float32Array(12).fill(4), { ...EXACT, what: 'empty axis' });
+});
+
+s('a constant of -Infinity, Infinity or NaN pads as tf.pad does (a user value, not a missing one)', async () => {
+  const sh = [1, 2, 3, 1];
+  const d = randn(size(sh), 300, 1, 2);
+  const p: [number, number][] = [[0, 0], [1, 0], [0, 2], [0, 0]];
+  for (const v of [-Infinity, Infinity, NaN]) {
+    const got = await pad(upload(d, sh), p, v).data();
+    const want = ref(tf.pad(tf.tensor(d, sh), p, v));
+    // Element by element: Object.is tells -Infinity from Infinity and matches NaN with NaN.
+    assert.equal(Array.from(got).map((g, i) => Object.is(g, want[i]) || g === want[i]), new Array<boolean>(got.length).fill(true), `value ${v}`);
+    assert.is(Array.from(got).filter((g) => Object.is(g, Math.fround(v))).length, got.length - d.length, `${got.length - d.length} padded entries hold ${v}`);
+  }
 });
 
 s('bad paddings are ShapeErrors naming the shape', () => {
