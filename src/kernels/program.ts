@@ -5,37 +5,6 @@ import type { Runtime } from '../gpu/runtime.ts';
 import { ShapeError } from '../gpu/errors.ts';
 import { empty, Tensor } from '../tensor/tensor.ts';
 
-/**
- * Packs scalars in declaration order for a WGSL struct whose members are all 4-byte scalars
- * (i32, u32, f32), which keeps WGSL's uniform layout rules trivial.
- */
-export class Uniforms {
-  private vals: { t: 'i' | 'u' | 'f'; v: number }[] = [];
-  i32(...v: number[]): this {
-    for (const x of v) this.vals.push({ t: 'i', v: x });
-    return this;
-  }
-  u32(...v: number[]): this {
-    for (const x of v) this.vals.push({ t: 'u', v: x });
-    return this;
-  }
-  f32(...v: number[]): this {
-    for (const x of v) this.vals.push({ t: 'f', v: x });
-    return this;
-  }
-  buffer(): ArrayBuffer {
-    // Uniform structs are padded to 16 bytes.
-    const buf = new ArrayBuffer(Math.max(16, Math.ceil((this.vals.length * 4) / 16) * 16));
-    const dv = new DataView(buf);
-    this.vals.forEach(({ t, v }, k) => {
-      if (t === 'f') dv.setFloat32(4 * k, v, true);
-      else if (t === 'i') dv.setInt32(4 * k, v, true);
-      else dv.setUint32(4 * k, v, true);
-    });
-    return buf;
-  }
-}
-
 /** The scalar types a uniform field may have (4 bytes each, so WGSL's uniform layout stays trivial). */
 export type UniformType = 'i32' | 'u32' | 'f32';
 
@@ -126,8 +95,8 @@ export function defineProgram<S extends { readonly [k: string]: SpecValue }>(
   return { name, key: specKey(frozen), inputs, outputs, code };
 }
 
-/** The WGSL struct declaration matching a Uniforms built with the same names in order. */
-export function uniformStruct(fields: [name: string, type: 'i32' | 'u32' | 'f32'][]): string {
+/** The WGSL struct for uniformDecl's fields, in order, bound at group 0, binding 0 as `u`. */
+function uniformStruct(fields: [name: string, type: 'i32' | 'u32' | 'f32'][]): string {
   return `struct U {\n${fields.map(([n, t]) => `  ${n}: ${t},`).join('\n')}\n}\n@group(0) @binding(0) var<uniform> u: U;\n`;
 }
 
@@ -157,8 +126,8 @@ export interface LaunchSpec {
   program: ProgramSource;
   inputs: Tensor[];
   outShape: readonly number[];
-  /** Packed values (UniformDecl.pack) or the positional builder (being replaced by uniformDecl). */
-  uniforms: Uniforms | ArrayBuffer;
+  /** Packed values: UniformDecl.pack. */
+  uniforms: ArrayBuffer;
   workgroups: [number, number?, number?];
   /** Shapes for error messages; defaults to the inputs' and output's shapes. */
   shapes?: string;
@@ -180,7 +149,7 @@ export function launch(spec: LaunchSpec): Tensor {
       program: spec.program,
       inputs: spec.inputs.map((t) => ({ buffer: t.buffer })),
       outputs: [{ buffer: out.buffer }],
-      uniforms: spec.uniforms instanceof ArrayBuffer ? spec.uniforms : spec.uniforms.buffer(),
+      uniforms: spec.uniforms,
       workgroups: spec.workgroups,
       shapes,
       cost: spec.cost ?? spec.inputs.reduce((a, t) => a + t.byteLength, out.byteLength),
