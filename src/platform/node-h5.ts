@@ -86,18 +86,25 @@ async function parseOnce(bytes: Uint8Array, where: string): Promise<H5Contents> 
     // A copy the worker owns (transferred, not cloned twice); the caller keeps its bytes.
     const copy = bytes.slice();
     return await new Promise<H5Contents>((resolve, reject) => {
+      let settled = false;
       const done = () => {
+        settled = true;
         clearTimeout(timer);
         w.off('message', onMessage);
         w.off('error', onError);
         w.off('exit', onExit);
       };
-      const timer = setTimeout(() => {
+      // At the deadline, first let a reply already queued be handled (the timer phase runs before
+      // messages are polled, so a main thread that was itself busy past the deadline would
+      // otherwise count its own delay against the file).
+      const timer = setTimeout(() => setImmediate(expire), timeoutMs);
+      const expire = () => {
+        if (settled) return;
         done();
         drop();
         const s = timeoutMs / 1000;
         reject(new ModelLoadError(`${where} did not finish parsing in ${Number.isInteger(s) ? s : s.toFixed(1)} s: the file is probably corrupt (libhdf5 loops on it); download or copy it again, or for a very large valid file raise CAMLIGHT_H5_TIMEOUT_MS (milliseconds)`));
-      }, timeoutMs);
+      };
       const onMessage = (r: Reply) => {
         if (r.id !== id) return;
         done();
