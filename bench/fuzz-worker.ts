@@ -1,6 +1,8 @@
 // The fuzz suite's worker thread: mutates one input per request (seeded) and runs camlight's
 // CPU-side reading of it (image decoding; model.json, shard and .h5 parsing, topology building
 // and weight matching). It runs in a worker so that a hang can be caught and the worker replaced.
+// It reads through Node's platform hooks as the CLI does (.h5 parsed in a worker with a deadline).
+import '../src/platform/node.ts';
 import { parentPort, workerData } from 'node:worker_threads';
 import { memoryFiles } from '../src/io/files.ts';
 import { decodeImage } from '../src/io/image.ts';
@@ -54,6 +56,15 @@ export function classifyError(e: unknown, names: string[]): { outcome: Outcome; 
   return { outcome: 'clean error', message };
 }
 
+/**
+ * The mutated .h5 of `seed` (the bench's and the tests' one definition).
+ * @example
+ *   h5Mutation(71, base.h5).op; // 'insert': one of the files libhdf5 loops on
+ */
+export function h5Mutation(seed: number, h5: Uint8Array): { bytes: Uint8Array; op: string } {
+  return mutateBytes(h5, rng(seed * 7919 + 'h5'.length), { floats: true });
+}
+
 const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => v === b[i]);
 
 /** Runs one case of `format` with `seed` against the base inputs (the CPU stage). */
@@ -75,7 +86,7 @@ export async function runCase(format: Format, seed: number, base: FuzzBase): Pro
   let modelJson = base.modelJson, shard = base.shard, h5: Uint8Array | undefined, op: string;
   if (format === 'model.json') ({ text: modelJson, op } = mutateJson(base.modelJson, r));
   else if (format === 'shard') ({ bytes: shard, op } = mutateBytes(base.shard, r, { floats: true }));
-  else ({ bytes: h5, op } = mutateBytes(base.h5, r, { floats: true }));
+  else ({ bytes: h5, op } = h5Mutation(seed, base.h5));
   const lengthChanged = format === 'shard' && shard.length !== base.shard.length;
   const names = format === 'h5' ? ['fuzz.h5'] : ['model.json', base.shardPath];
   try {

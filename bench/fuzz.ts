@@ -3,8 +3,6 @@
 // clean error, accepted (same or changed output), non-finite output, hang, crash, stack trace,
 // internal JavaScript message, error naming no file, silently wrong. Target: none of the last five.
 import { Worker } from 'node:worker_threads';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { memoryFiles } from '../src/io/files.ts';
 import { decodeImage, encodePng } from '../src/io/image.ts';
@@ -15,14 +13,27 @@ import { upload } from '../src/tensor/tensor.ts';
 import { artifactsOf, h5LayersOf, kerasH5, sequentialModel } from '../test/nn/loader-fixtures.ts';
 import { classifyError, type CaseResult, type Format, type FuzzBase, type Outcome } from './fuzz-worker.ts';
 import type { BenchOptions, Suite } from './index.ts';
+import { deviceAdapterInfo, writeRun } from './results.ts';
 
 export const FORMATS: Format[] = ['png', 'jpeg', 'model.json', 'shard', 'h5'];
 export const OUTCOMES: Outcome[] = ['clean error', 'accepted, same output', 'accepted, output changed', 'warning (non-finite output)',
   'hang', 'crash', 'stack trace', 'internal message', 'error without file name', 'silently wrong'];
 /** Outcomes that are defects. */
 export const BAD: Outcome[] = ['hang', 'crash', 'stack trace', 'internal message', 'error without file name', 'silently wrong'];
-const HANG_MS = 10_000;
+// A case's watchdog. It covers the .h5 reader's own deadline (H5_TIMEOUT_MS below) and the
+// restart of its worker thread after one, which takes seconds on a loaded 2-core machine.
+const HANG_MS = 60_000;
+/** The .h5 parse deadline the fuzz runs under (CAMLIGHT_H5_TIMEOUT_MS; the default is 60 s). */
+export const H5_TIMEOUT_MS = 3_000;
 const X_SHAPE = [1, 9, 9, 3];
+
+/** The unmutated .h5: a small CNN (test/nn/loader-fixtures.ts sequentialModel(5)) as a whole-model Keras file. */
+export async function fuzzBaseH5(): Promise<Uint8Array> {
+  const tm = sequentialModel(5);
+  const h5 = await kerasH5(h5LayersOf(tm), (await artifactsOf(tm)).modelTopology);
+  tm.dispose();
+  return h5;
+}
 
 /** The unmutated inputs: a 24×24 RGB PNG and JPEG, and a small CNN as model.json + shard and as .h5. */
 export async function fuzzBase(): Promise<FuzzBase & { x: Float32Array }> {
@@ -31,10 +42,7 @@ export async function fuzzBase(): Promise<FuzzBase & { x: Float32Array }> {
   for (let i = 0; i < w * h; i++) data.set([(i * 7) & 255, (i * 13) & 255, (i * 29) & 255, 255], 4 * i);
   const png = encodePng({ width: w, height: h, data });
   const jpg = new Uint8Array(jpeg.encode({ width: w, height: h, data: new Uint8Array(data.buffer) }, 85).data);
-  const tm = sequentialModel(5);
-  const art = await artifactsOf(tm);
-  const h5 = await kerasH5(h5LayersOf(tm), art.modelTopology);
-  tm.dispose();
+  const h5 = await fuzzBaseH5();
   // model.json + shard as camlight saves them (from the .h5, so both describe one model).
   const model = await loadH5Model(h5, { name: 'base.h5' });
   const files = memoryFiles();
@@ -100,6 +108,8 @@ export interface FuzzReport {
   cases: number;
   counts: Record<Outcome, number>;
   examples: { seed: number; op: string; outcome: Outcome; message?: string }[];
+  /** Clean errors that were the .h5 reader's deadline (libhdf5 looping on the file). */
+  deadlines: number;
   ms: number;
 }
 
@@ -111,6 +121,7 @@ export interface FuzzReport {
 export async function fuzzFormat(format: Format, n: number, base: FuzzBase & { x: Float32Array }, want: Float32Array, seed0 = 1): Promise<FuzzReport> {
   const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
   const examples: FuzzReport['examples'] = [];
+  let deadlines = 0;
   const t0 = performance.now();
   let worker = await startWorker(base);
   let dead = false;
@@ -139,12 +150,13 @@ export async function fuzzFormat(format: Format, n: number, base: FuzzBase & { x
       let r = await ask(seed);
       if (r.cpuOk) r = await gpuStage(format, r, base, want);
       counts[r.outcome!]++;
+      if (r.outcome === 'clean error' && r.message?.includes('did not finish parsing')) deadlines++;
       if (BAD.includes(r.outcome!) && examples.length < 5) examples.push({ seed, op: r.op, outcome: r.outcome!, message: r.message?.slice(0, 300) });
     }
   } finally {
     await worker.terminate();
   }
-  return { format, cases: n, counts, examples, ms: performance.now() - t0 };
+  return { format, cases: n, counts, examples, deadlines, ms: performance.now() - t0 };
 }
 
 export const suite: Suite = {
@@ -152,7 +164,8 @@ export const suite: Suite = {
   describe: 'seeded mutations of PNG, JPEG, model.json, shard and .h5 inputs; outcome classes (target: no hang, crash, stack trace, internal message, silently wrong)',
   async run(opts: BenchOptions): Promise<number> {
     const n = opts.quick ? 200 : 2000;
-    await init();
+    process.env.CAMLIGHT_H5_TIMEOUT_MS ??= String(H5_TIMEOUT_MS);
+    const rt = await init();
     const base = await fuzzBase();
     const m = await loadLayersModel({ source: memoryFiles({ 'model.json': base.modelJson, [base.shardPath]: base.shard }), path: 'model.json' });
     const want = await predict(m, base.x);
@@ -164,13 +177,12 @@ export const suite: Suite = {
       const r = await fuzzFormat(f, n, base, want);
       reports.push(r);
       console.log(`${f.padEnd(11)} ${String(r.cases).padStart(6)} ${OUTCOMES.map((o) => String(r.counts[o]).padStart(Math.max(6, o.length))).join(' ')}  ${(r.ms / 1000).toFixed(1)} s`);
+      if (r.deadlines) console.log(`  ${r.deadlines} clean error(s) were the .h5 parse deadline (${process.env.CAMLIGHT_H5_TIMEOUT_MS} ms): libhdf5 looped, the worker was terminated`);
       for (const e of r.examples) console.log(`  ${e.outcome}: seed ${e.seed} (${e.op}): ${e.message ?? ''}`);
       bad += BAD.reduce((a, o) => a + r.counts[o], 0);
     }
-    const dir = join(import.meta.dirname, 'results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'fuzz.json'), JSON.stringify({ date: new Date().toISOString(), quick: opts.quick, reports }, null, 1));
-    console.log(`results written to ${join(dir, 'fuzz.json')}`);
+    const file = writeRun('fuzz', rt.adapterName, reports, { casesPerFormat: n, h5TimeoutMs: Number(process.env.CAMLIGHT_H5_TIMEOUT_MS), watchdogMs: HANG_MS, bad }, deviceAdapterInfo(rt.device));
+    console.log(`results written to ${file}`);
     if (bad) console.error(`fuzz: ${bad} case(s) in a bad class (hang, crash, stack trace, internal message, error without file name, silently wrong)`);
     return bad;
   },

@@ -19,6 +19,12 @@ export interface PlatformHooks {
    * through `..`, absolute paths or symlinks out of it are refused. Falls back to `folder`.
    */
   modelFile?: (filePath: string) => Promise<{ source: FileSource; path: string }>;
+  /**
+   * Parses a Keras .h5 file away from the caller's thread, with a deadline (Node: a worker thread,
+   * src/platform/node-h5.ts), resolving to what readH5 returns (H5Contents in src/nn/loaders/h5.ts).
+   * Without it the file is parsed in the caller's thread.
+   */
+  readH5?: (bytes: Uint8Array, where: string) => Promise<unknown>;
   /** The bytes of the default text font (DejaVu Sans), when the platform can find them. */
   fontBytes?: () => Promise<Uint8Array>;
   /** What to tell a user whose runtime has no WebGPU adapter. */

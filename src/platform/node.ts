@@ -32,6 +32,8 @@ setPlatform({
   },
   folder: (dir) => nodeFiles(dir),
   modelFile: nodeModelFiles,
+  // libhdf5 can loop on a damaged .h5: parse in a worker thread with a deadline (CAMLIGHT_H5_TIMEOUT_MS).
+  readH5: async (bytes, where) => (await import('./node-h5.ts')).readH5InWorker(bytes, where),
   fontBytes: async () => {
     const buf = await readFile(createRequire(import.meta.url).resolve(DEFAULT_FONT_MODULE));
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);

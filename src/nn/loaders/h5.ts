@@ -9,7 +9,7 @@
 //                 /<layer>  attrs weight_names = ['<layer>/kernel:0', …] in the layer's weight order
 //                 /<layer>/<weight name>  float dataset (the name's '/' makes nested groups)
 import type h5wasmModule from 'h5wasm';
-import { loadH5wasm } from '../../platform/hooks.ts';
+import { loadH5wasm, platform } from '../../platform/hooks.ts';
 import { jsonErrorAt } from '../../io/files.ts';
 import { ModelLoadError } from './errors.ts';
 
@@ -115,12 +115,24 @@ function superblockEof(b: Uint8Array, at: number): number | null {
 }
 
 /**
- * Reads a Keras .h5 file's topology and every layer's weights into host arrays.
+ * Reads a Keras .h5 file's topology and every layer's weights into host arrays. Where the
+ * platform parses .h5 away from this thread (Node: a worker with a deadline, because libhdf5
+ * can loop forever on a damaged file), it does so; otherwise it is parsed here.
  * @example
  *   const h5 = await readH5(bytes, 'model.h5');
  *   h5.layers.find((l) => l.name === 'block1_conv1')!.weights[0]!.shape; // [3, 3, 3, 64]
  */
 export async function readH5(bytes: Uint8Array, where: string): Promise<H5Contents> {
+  checkHdf5(bytes, where);
+  const elsewhere = platform().readH5;
+  return elsewhere ? ((await elsewhere(bytes, where)) as H5Contents) : readH5InThread(bytes, where);
+}
+
+/**
+ * readH5 in the calling thread, whatever the platform (the Node worker's own parse). A damaged
+ * file can make libhdf5 loop here without end.
+ */
+export async function readH5InThread(bytes: Uint8Array, where: string): Promise<H5Contents> {
   checkHdf5(bytes, where);
   const m = await h5();
   const FS = m.FS as unknown as { writeFile(p: string, d: Uint8Array, o?: { canOwn?: boolean }): void; unlink(p: string): void };
