@@ -8,6 +8,7 @@ import { grid1d, launch, shapeStr } from './program.ts';
 import { checkEpilogue, conv2dOutputShape, type Conv2dGeometry, type Conv2dOptions } from './conv2d-geometry.ts';
 import { gemmLaunch, gemmProgram, type ConvTile } from './conv2d-gemm.ts';
 import { DEPTHWISE_WGX, depthwiseProgram, depthwiseUniforms } from './conv2d-depthwise.ts';
+import { conv2dTiled } from './gemm-conv.ts';
 
 export { conv2dOutputShape, type Conv2dGeometry, type Conv2dOptions, type Pads } from './conv2d-geometry.ts';
 export { type ConvTile } from './conv2d-gemm.ts';
@@ -83,7 +84,8 @@ export function conv2dWithTile(x: Tensor, w: Tensor, opts: Conv2dOptions, tile: 
  *   const y = conv2d(x, w, { padding: 'same', bias: b, activation: 'relu' });
  */
 export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
-  return conv2dWithTile(x, w, opts, null);
+  // The tiled GEMM core on GPUs (gemm-tiles.ts plans it); the register-blocked kernels on CPU adapters.
+  return conv2dTiled(x, w, opts) ?? conv2dWithTile(x, w, opts, null);
 }
 
 /**
