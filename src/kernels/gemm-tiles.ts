@@ -61,12 +61,14 @@ const loaded = new WeakMap<Runtime, Record<string, TunedChoice> | null>();
 
 /**
  * Installs where tuned choices come from (Node's entry reads the user cache folder); pass null to
- * use the table alone. Choices are read once per runtime.
+ * use the table alone. Choices are read once per runtime. Returns the source it replaced.
  * @example
  *   useGemmTuning((adapter) => myTuning.adapters[adapter]?.choices ?? null);
  */
-export function useGemmTuning(src: TuningSource | null): void {
+export function useGemmTuning(src: TuningSource | null): TuningSource | null {
+  const prev = source;
   source = src;
+  return prev;
 }
 
 function tunedFor(rt: Runtime): Record<string, TunedChoice> | null {

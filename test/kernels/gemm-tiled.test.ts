@@ -246,7 +246,7 @@ s('selection: the cpu class keeps the register-blocked kernels (control); tuned 
   assert.ok(seen.length >= 2 && !seen.some((n) => n.startsWith('gemm.')), `cpu class ran ${seen.join(', ')}`);
   // A tuning source is read once per runtime: a fresh runtime sees it.
   const tile = GEMM_TILES.cpu[0]!;
-  useGemmTuning(() => ({ [tuneKey('conv2d', 'cpu', d)]: tile, [tuneKey('conv2d', 'gpu', d)]: 'legacy' }));
+  const prev = useGemmTuning(() => ({ [tuneKey('conv2d', 'cpu', d)]: tile, [tuneKey('conv2d', 'gpu', d)]: 'legacy' }));
   try {
     const cpu2 = await Runtime.create({ adapterClass: 'cpu' });
     const gpu2 = await Runtime.create({ adapterClass: 'gpu' });
@@ -255,7 +255,7 @@ s('selection: the cpu class keeps the register-blocked kernels (control); tuned 
     assert.ok(planGemm(gpu2, 'conv2d', { ...d, M: 3137 }), 'untuned shapes keep the table');
     cpu2.device.destroy(); gpu2.device.destroy();
   } finally {
-    useGemmTuning(null);
+    useGemmTuning(prev);
   }
 });
 
