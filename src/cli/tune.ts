@@ -67,7 +67,7 @@ export function candidates(rt: Runtime, op: GemmOp, d: Problem['dims']): TunedCh
     const p = defaultPlan(rt.adapterClass, d, true);
     out.push({ gemv: true, splits: p.splits }, { gemv: true, splits: 1 });
   }
-  return out;
+  return out.filter((c, i) => out.findIndex((o) => JSON.stringify(o) === JSON.stringify(c)) === i);
 }
 
 function asPlan(c: TunedChoice): GemmPlan | null {
@@ -93,7 +93,8 @@ export interface TuneResult { key: string; choice: TunedChoice; ms: Record<strin
 export async function tune(rt: Runtime, shapes: TuneShape[], reps: number, log: (s: string) => void = console.log): Promise<TuneResult[]> {
   const results: TuneResult[] = [];
   for (const s of shapes) {
-    for (const p of problems(rt, s)) {
+    const ps = problems(rt, s); // the problems of one shape share their inputs (w, dy)
+    for (const p of ps) {
       const key = tuneKey(p.op, rt.adapterClass, p.dims);
       const ref = withGemmPlan(null, p.run);
       const want = await ref.data();
@@ -118,10 +119,10 @@ export async function tune(rt: Runtime, shapes: TuneShape[], reps: number, log: 
           ms[name] = `failed: ${(e as Error).message.split('\n')[0]}`;
         }
       }
-      for (const t of p.inputs) if (!t.disposed) t.dispose();
       if (best) results.push({ key, choice: best.c, ms });
       log(`${key}: ${best ? `${JSON.stringify(best.c)} ${best.t.toFixed(2)} ms` : 'no candidate passed'}`);
     }
+    for (const t of new Set(ps.flatMap((p) => p.inputs))) t.dispose();
   }
   return results;
 }

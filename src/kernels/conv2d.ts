@@ -29,7 +29,7 @@ export function isCpuAdapter(rt: Runtime): boolean {
  *   picked there.
  * On GPUs (NVIDIA H200 through Dawn/Vulkan, bench/NOTES.md): `row`, 64 lanes × 4 pixels × 8
  * channels (≈4-7 TFLOP/s on VGG's 3×3 layers vs ≈2.5-3 for gemm 64×4×8), else `gemm` 64 × 4 × 16.
- * A workgroup-memory-tiled variant is not written yet.
+ * conv2d() itself runs groups = 1 layers through the tiled GEMM core on 'gpu' adapters (gemm-conv.ts).
  */
 export function chooseConvTile(g: Conv2dGeometry, cpu: boolean): ConvTile {
   const kb = g.kPerGroup <= 4 ? 4 : g.cPerGroup < 4 ? 16 : 8;
