@@ -39,6 +39,8 @@ export interface BenchOptions {
   out: string | null;
   /** --match: measure only the cases whose name contains one of these (suites that support it: kernels). */
   match: string[] | null;
+  /** --adapter-class (or CAMLIGHT_ADAPTER_CLASS): the kernel family forced on the adapter; results get a file of their own. */
+  adapterClass?: 'cpu' | 'gpu' | null;
 }
 
 /** What a suite's run() receives: the options with the budget resolved for that suite. */
@@ -85,7 +87,9 @@ suites: ${Object.keys(SUITES).join(', ')} (${DEFAULT_SUITES.join(', ')} when non
   --only    measure only these systems (comma-separated)
   --wait    how camlight waits for the GPU: 'sleep' (default: a calibrated timer, then await) or 'spin'
   --match   kernels only: measure the cases whose 'op shape' contains one of these (comma-separated), e.g. conv2d.dWeight,matmul
-  --out     results file to write (one suite only); default bench/results/<adapter>/<suite>[-quick][-systems][-match].json
+  --out     results file to write (one suite only); default bench/results/<adapter>/<suite>[-quick][-systems][-match][-class-X].json
+  --adapter-class cpu|gpu  run the other class's kernels on this adapter (e.g. the tiled GPU core on lavapipe; also
+            CAMLIGHT_ADAPTER_CLASS); the results file gets a -class-X suffix so the two never mix
 compare: per-measurement time ratio AFTER/BEFORE of two results files of the same adapter, with a noise estimate
 report:  the tables of the README from bench/results/*/*.json (or the files named)`;
 
@@ -118,6 +122,11 @@ export function parseArgs(argv: string[]): { suites: string[]; opts: BenchOption
       opts.budgetS = b;
     } else if (flag === '--out') opts.out = value();
     else if (flag === '--match') opts.match = value().split(',').map((m) => m.trim()).filter(Boolean);
+    else if (flag === '--adapter-class') {
+      const c = value();
+      if (c !== 'cpu' && c !== 'gpu') throw new Error(`--adapter-class takes 'cpu' or 'gpu', not '${c}'`);
+      opts.adapterClass = c;
+    }
     else if (flag === '--help' || flag === '-h') throw new Error(USAGE);
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}\n${USAGE}`);
     else if (!(a in SUITES)) throw new Error(`unknown suite '${a}'\n${USAGE}`);
@@ -144,6 +153,9 @@ export async function main(argv: string[]): Promise<number> {
     (help ? console.log : console.error)(msg);
     return help ? 0 : 2;
   }
+  const envClass = process.env.CAMLIGHT_ADAPTER_CLASS;
+  if (!parsed.opts.adapterClass && (envClass === 'cpu' || envClass === 'gpu')) parsed.opts.adapterClass = envClass;
+  if (parsed.opts.adapterClass) process.env.CAMLIGHT_ADAPTER_CLASS = parsed.opts.adapterClass; // Runtime.create reads it
   let failures = 0;
   const t0 = performance.now();
   for (const name of parsed.suites) {

@@ -250,7 +250,7 @@ async function run(opts: SuiteOptions): Promise<number> {
   const start = performance.now();
   const rt = await init();
   rt.setWaitMode(opts.wait);
-  console.log(`adapter: ${rt.adapterName}`);
+  console.log(`adapter: ${rt.adapterName}, kernel class '${rt.adapterClass}'${opts.adapterClass ? ' (forced by --adapter-class / CAMLIGHT_ADAPTER_CLASS)' : ''}`);
   console.log(
     opts.wait === 'sleep'
       ? 'camlight waits by sleeping on a timer for most of the time its past work predicts (src/gpu/wait.ts), then awaits Dawn;'
@@ -368,6 +368,7 @@ async function run(opts: SuiteOptions): Promise<number> {
     return rec;
   });
   const file = writeRun('kernels', rt.adapterName, records, {
+    adapterClass: rt.adapterClass,
     geomeanConvCamlightOverTfjsWebgpu: gm,
     geomeanCamlightOverPeerByOp: geomeans,
     tolerance: describeTolerance(FP32_TOLERANCE),

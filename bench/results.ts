@@ -63,11 +63,13 @@ export function adapterSlug(description: string, info?: RunMeta['adapterInfo']):
 }
 
 /** The results file of a run: quick runs and runs of a subset of the systems get their own name. */
-export function resultsPath(suite: string, slug: string, opts: Pick<BenchOptions, 'quick' | 'systems' | 'out'> & { match?: string[] | null }, allSystems: readonly string[]): string {
+export function resultsPath(suite: string, slug: string, opts: Pick<BenchOptions, 'quick' | 'systems' | 'out' | 'adapterClass'> & { match?: string[] | null }, allSystems: readonly string[]): string {
   if (opts.out) return resolve(opts.out);
   const subset = opts.systems.length < allSystems.length ? `-${opts.systems.join('+')}` : '';
   const match = opts.match?.length ? `-match-${opts.match.join('+').toLowerCase().replace(/[^a-z0-9.+]+/g, '-')}` : '';
-  return join(RESULTS_DIR, slug, `${suite}${opts.quick ? '-quick' : ''}${subset}${match}.json`);
+  // A forced kernel class (--adapter-class) is another set of kernels on the same adapter: its own file.
+  const cls = opts.adapterClass ? `-class-${opts.adapterClass}` : '';
+  return join(RESULTS_DIR, slug, `${suite}${opts.quick ? '-quick' : ''}${subset}${match}${cls}.json`);
 }
 
 function git(args: string[]): string | null {
@@ -111,6 +113,7 @@ export function beginRun(suite: string, opts: BenchOptions, budgetS: number | nu
       budgetS,
       systems: [...opts.systems],
       ...(opts.match ? { match: opts.match } : {}),
+      ...(opts.adapterClass ? { adapterClassForced: opts.adapterClass } : {}),
       camlightWait: opts.wait,
       load: { start: round2(loadavg()), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown' },
       node: process.version,

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
   serve: { summary: 'the static page on localhost, with the model folders of DIR as demos: camlight serve [DIR] [--port 8080]', run: serveCommand },
   convert: { summary: 'a Keras .h5 or model.json to the TensorFlow.js layers format: camlight convert <in> <outdir>', run: convertCommand },
   bench: { summary: 'run the kernel benchmarks: camlight bench [suite] [--quick] [--only ...]', run: bench },
+  tune: { summary: 'time GEMM tile candidates on this adapter and cache the fastest: camlight tune [--quick]', run: async (a) => (await import('./tune.ts')).tuneCommand(a) },
 };
 
 const USAGE = `usage: camlight <command> [options]

@@ -39,7 +39,8 @@ export interface RuntimeOptions extends AcquireOptions {
    * Which tile tables the kernels use: 'cpu' for adapters that run shaders on CPU cores
    * (lavapipe, SwiftShader, WARP: wide SIMD lanes, no gain from workgroup memory), 'gpu' for the
    * rest. Detected from the adapter's name; set it to run the other class's kernels (tests do,
-   * to check the GPU kernels' results on lavapipe).
+   * to check the GPU kernels' results on lavapipe). Defaults to the CAMLIGHT_ADAPTER_CLASS
+   * variable ('cpu' or 'gpu') when set.
    */
   adapterClass?: AdapterClass;
 }
@@ -114,7 +115,11 @@ export class Runtime {
   static async create(opts: RuntimeOptions = {}): Promise<Runtime> {
     const h = await requestAdapterDevice(opts);
     const debug = opts.debug ?? readEnv('CAMLIGHT_DEBUG') === '1';
-    return new Runtime(h.device, h.name, debug, h.gpu, opts.adapterClass);
+    const envClass = readEnv('CAMLIGHT_ADAPTER_CLASS');
+    if (envClass !== undefined && envClass !== 'cpu' && envClass !== 'gpu') {
+      throw new Error(`CAMLIGHT_ADAPTER_CLASS is '${envClass}'; set it to 'cpu' or 'gpu', or unset it to detect the class from the adapter`);
+    }
+    return new Runtime(h.device, h.name, debug, h.gpu, opts.adapterClass ?? (envClass as AdapterClass | undefined));
   }
 
   /**

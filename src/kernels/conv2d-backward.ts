@@ -10,6 +10,7 @@ import {
 } from './conv2d-backward-input.ts';
 import { weightGradLaunch, weightGradProgram, type WeightGradTile } from './conv2d-backward-weight.ts';
 import { sum } from './reduce.ts';
+import { conv2dInputGradTiled, conv2dWeightGradTiled } from './gemm-conv.ts';
 
 export type { InputGradTile } from './conv2d-backward-input.ts';
 export type { WeightGradTile } from './conv2d-backward-weight.ts';
@@ -118,7 +119,7 @@ export function conv2dInputGradWithTile(dy: Tensor, w: Tensor, xShape: readonly 
  *   const dx = conv2dInputGrad(dy, w, x.shape, { strides: 2, padding: 'same' });
  */
 export function conv2dInputGrad(dy: Tensor, w: Tensor, xShape: readonly number[], opts: Conv2dOptions = {}): Tensor {
-  return conv2dInputGradWithTile(dy, w, xShape, strip(opts), null);
+  return conv2dInputGradTiled(dy, w, xShape, strip(opts)) ?? conv2dInputGradWithTile(dy, w, xShape, strip(opts), null);
 }
 
 /**
@@ -167,7 +168,7 @@ export function conv2dWeightGradWithTile(
  *   const dw = conv2dWeightGrad(x, dy, w.shape, { padding: 'same' });
  */
 export function conv2dWeightGrad(x: Tensor, dy: Tensor, wShape: readonly number[], opts: Conv2dOptions = {}): Tensor {
-  return conv2dWeightGradWithTile(x, dy, wShape, strip(opts), null);
+  return conv2dWeightGradTiled(x, dy, wShape, strip(opts)) ?? conv2dWeightGradWithTile(x, dy, wShape, strip(opts), null);
 }
 
 /**

@@ -7,6 +7,7 @@ import { grid1d, launch, shapeStr } from './program.ts';
 import { checkEpilogue, conv2dOutputShape, type Conv2dGeometry, type Conv2dOptions } from './conv2d-geometry.ts';
 import { gemmLaunch, gemmProgram, type ConvTile } from './conv2d-gemm.ts';
 import { DEPTHWISE_WGX, depthwiseProgram, depthwiseUniforms } from './conv2d-depthwise.ts';
+import { conv2dTiled } from './gemm-conv.ts';
 
 export { conv2dOutputShape, type Conv2dGeometry, type Conv2dOptions, type Pads } from './conv2d-geometry.ts';
 export { type ConvTile } from './conv2d-gemm.ts';
@@ -22,7 +23,7 @@ export { type ConvTile } from './conv2d-gemm.ts';
  *   picked there.
  * On GPUs (NVIDIA H200 through Dawn/Vulkan, bench/NOTES.md): `row`, 64 lanes × 4 pixels × 8
  * channels (≈4-7 TFLOP/s on VGG's 3×3 layers vs ≈2.5-3 for gemm 64×4×8), else `gemm` 64 × 4 × 16.
- * A workgroup-memory-tiled variant is not written yet.
+ * conv2d() itself runs groups = 1 layers through the tiled GEMM core on 'gpu' adapters (gemm-conv.ts).
  */
 export function chooseConvTile(g: Conv2dGeometry, cpu: boolean): ConvTile {
   const kb = g.kPerGroup <= 4 ? 4 : g.cPerGroup < 4 ? 16 : 8;
@@ -77,7 +78,8 @@ export function conv2dWithTile(x: Tensor, w: Tensor, opts: Conv2dOptions, tile: 
  *   const y = conv2d(x, w, { padding: 'same', bias: b, activation: 'relu' });
  */
 export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
-  return conv2dWithTile(x, w, opts, null);
+  // The tiled GEMM core on GPUs (gemm-tiles.ts plans it); the register-blocked kernels on CPU adapters.
+  return conv2dTiled(x, w, opts) ?? conv2dWithTile(x, w, opts, null);
 }
 
 /**

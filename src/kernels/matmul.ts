@@ -7,6 +7,7 @@ import {
   colsProgram, MatmulU, reduceProgram, rowsProgram, SplitReduceU, type MatmulLayout, type MatmulTile,
 } from './matmul-wgsl.ts';
 import { checkActivation, grid1d, launch, shapeStr, type Activation } from './program.ts';
+import { matmulTiled } from './gemm-matmul.ts';
 
 export interface MatmulOptions {
   /** a is stored (B,K,M) / (K,M) instead of (B,M,K) / (M,K). */
@@ -79,6 +80,9 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const rt = a.runtime;
   const maxWg = rt.limits.maxComputeWorkgroupsPerDimension;
   if (batch > maxWg) throw new ShapeError(`matmul (${shapes}): batch ${batch} exceeds ${maxWg}; split the batch`);
+  // The tiled GEMM core / GEMV on GPUs (gemm-tiles.ts plans it); the kernels below on CPU adapters.
+  const tiled = matmulTiled(a, b, p, { ta, tb, bias: opts.bias, act, shapes });
+  if (tiled) return tiled;
   const layout: MatmulLayout = {
     aVec: !ta && K % 4 === 0,
     bMode: !tb && N % 4 === 0 ? 'vec' : tb && K % 4 === 0 ? 'tvec' : 'scalar',

@@ -7,6 +7,8 @@ import { NoAdapterError } from '../gpu/errors.ts';
 import { nodeFiles, nodeModelFiles } from '../io/node-files.ts';
 import { DEFAULT_FONT_MODULE } from '../report/font-module.ts';
 import { setPlatform, useH5wasm } from './hooks.ts';
+import { useGemmTuning } from '../kernels/gemm-tiles.ts';
+import { nodeGemmTuning } from './node-tuning.ts';
 
 export { nodeFiles } from '../io/node-files.ts';
 
@@ -41,3 +43,4 @@ setPlatform({
   noAdapterHint: NODE_HINT,
 });
 useH5wasm(() => import('h5wasm'));
+useGemmTuning(nodeGemmTuning); // choices `camlight tune` cached for this adapter, if any

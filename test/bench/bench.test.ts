@@ -95,6 +95,11 @@ s('results paths: one file per adapter and suite; quick runs and system subsets 
   assert.match(resultsPath('cam', 'b', { out: null, quick: false, systems: ['camlight'] }, all), /results\/b\/cam-camlight\.json$/);
   assert.is(resultsPath('cam', 'b', { out: '/tmp/x.json', quick: true, systems: ['camlight'] }, all), '/tmp/x.json');
   assert.match(resultsPath('kernels', 'a', { ...base, quick: false, match: ['conv2d.dWeight', 'matmul'] }, all), /results\/a\/kernels-match-conv2d\.dweight\+matmul\.json$/);
+  // A forced kernel class (--adapter-class) is another set of kernels: never the adapter's default file.
+  assert.match(resultsPath('kernels', 'a', { ...base, quick: true, adapterClass: 'gpu' }, all), /results\/a\/kernels-quick-class-gpu\.json$/);
+  assert.equal(parseArgs(['kernels', '--adapter-class', 'gpu']).opts.adapterClass, 'gpu');
+  assert.is(parseArgs(['kernels']).opts.adapterClass, undefined);
+  assert.throws(() => parseArgs(['--adapter-class', 'tpu']), /--adapter-class takes 'cpu' or 'gpu'/);
 });
 
 s('a run writes its file with commit, date, adapter, mode, budget, systems and load', () => {
