@@ -39,6 +39,8 @@ export interface BenchOptions {
   out: string | null;
   /** --match: measure only the cases whose name contains one of these (suites that support it: kernels). */
   match: string[] | null;
+  /** --profile: models and cam also run one pass under the GPU profiler and print time per op kind. */
+  profile: boolean;
 }
 
 /** What a suite's run() receives: the options with the budget resolved for that suite. */
@@ -75,7 +77,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
  */
 export const DEFAULT_SUITES = ['kernels', 'models', 'cam', 'train'] as const;
 
-export const USAGE = `usage: npm run bench [-- <suite>...] [--quick] [--budget S] [--only ${SYSTEMS.join(',')}] [--wait sleep|spin] [--match a,b] [--out FILE]
+export const USAGE = `usage: npm run bench [-- <suite>...] [--quick] [--budget S] [--only ${SYSTEMS.join(',')}] [--wait sleep|spin] [--match a,b] [--profile] [--out FILE]
        npm run bench -- compare BEFORE.json AFTER.json [--system camlight]
        npm run bench -- report [--markdown] [FILE...]
 suites: ${Object.keys(SUITES).join(', ')} (${DEFAULT_SUITES.join(', ')} when none is named)
@@ -85,6 +87,7 @@ suites: ${Object.keys(SUITES).join(', ')} (${DEFAULT_SUITES.join(', ')} when non
   --only    measure only these systems (comma-separated)
   --wait    how camlight waits for the GPU: 'sleep' (default: a calibrated timer, then await) or 'spin'
   --match   kernels only: measure the cases whose 'op shape' contains one of these (comma-separated), e.g. conv2d.dWeight,matmul
+  --profile models, cam: one more pass per row under the GPU profiler, time per op kind (bench/profile.ts)
   --out     results file to write (one suite only); default bench/results/<adapter>/<suite>[-quick][-systems][-match].json
 compare: per-measurement time ratio AFTER/BEFORE of two results files of the same adapter, with a noise estimate
 report:  the tables of the README from bench/results/*/*.json (or the files named)`;
@@ -92,7 +95,7 @@ report:  the tables of the README from bench/results/*/*.json (or the files name
 /** Parses bench arguments; throws with the usage text on anything it does not know. */
 export function parseArgs(argv: string[]): { suites: string[]; opts: BenchOptions } {
   const suites: string[] = [];
-  const opts: BenchOptions = { quick: false, systems: [...SYSTEMS], wait: 'sleep', budgetS: null, out: null, match: null };
+  const opts: BenchOptions = { quick: false, systems: [...SYSTEMS], wait: 'sleep', budgetS: null, out: null, match: null, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -102,6 +105,7 @@ export function parseArgs(argv: string[]): { suites: string[]; opts: BenchOption
       return v;
     };
     if (flag === '--quick') opts.quick = true;
+    else if (flag === '--profile') opts.profile = true;
     else if (flag === '--only') {
       const names = value().split(',').map((s) => s.trim()).filter(Boolean);
       const unknown = names.filter((n) => !(SYSTEMS as readonly string[]).includes(n));

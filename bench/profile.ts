@@ -1,0 +1,109 @@
+// `--profile` for the models and cam suites: one extra, untimed pass under the runtime's profiler
+// (src/gpu/profiler.ts), summed per op kind, so that the time a model spends outside its
+// convolutions stays visible (issue 13, deliverable 2).
+import type { Profile } from '../src/gpu/profiler.ts';
+import type { Runtime } from '../src/gpu/runtime.ts';
+import { loadavg } from 'node:os';
+import { printTable } from './table.ts';
+
+const loadAverage = () => loadavg().map((v) => v.toFixed(1)).join(' ');
+
+/** Op kind of a kernel name; the first pattern that matches wins. */
+const KINDS: [RegExp, string][] = [
+  [/^conv2d\.(dInput|transposeWeights)$/, 'conv2d.dInput'],
+  [/^conv2d\.dWeight$/, 'conv2d.dWeight'],
+  [/^(conv2d|depthwiseConv2d)/, 'conv2d'],
+  [/^matmul/, 'dense'],
+  [/^concat$/, 'concat'],
+  [/^(concatGrad|slice)$/, 'concat.grad'],
+  [/^pool\..*grad/, 'pool.grad'],
+  [/^pool\./, 'pool'],
+  [/^batchnorm/, 'batchnorm'],
+  [/^(binary|unary)\.[^.]*\.grad$|^unary\..*\.grad$/, 'elementwise.grad'],
+  [/^(binary|unary|broadcastTo)/, 'elementwise'],
+  [/^(reduce|softmax|logSoftmax)/, 'reduce/softmax'],
+  [/^(cam|resizeBilinear|topk)/, 'cam'],
+  [/^read-back$/, 'read-back'],
+  [/^copy$/, 'copy'],
+];
+
+export const opKind = (name: string) => KINDS.find(([re]) => re.test(name))?.[1] ?? name;
+
+export interface KindRow {
+  kind: string;
+  dispatches: number;
+  /** Summed GPU ms; null when no entry of this kind could be timed (copies under timestamps). */
+  ms: number | null;
+  /** Summed declared cost (FLOPs for conv2d / dense, bytes for memory-bound kernels). */
+  cost: number;
+}
+
+export interface ProfileSummary {
+  label: string;
+  mode: Profile['mode'];
+  roundTripMs: number | null;
+  /** 'timestamp': first kernel's start to last kernel's end on the GPU clock (see Profile.spanMs). */
+  spanMs: number | null;
+  /** Wall ms of the same pass without the profiler (the suite's median), for the overhead line. */
+  wallMs: number | null;
+  gpuMs: number;
+  dispatches: number;
+  kinds: KindRow[];
+}
+
+/** Sums a profile by op kind, largest time first. */
+export function summarize(label: string, p: Profile, wallMs: number | null): ProfileSummary {
+  const rows = new Map<string, KindRow>();
+  for (const e of p.entries) {
+    const kind = opKind(e.name);
+    const r = rows.get(kind) ?? { kind, dispatches: 0, ms: null, cost: 0 };
+    r.dispatches++;
+    r.cost += e.cost;
+    if (e.ms != null) r.ms = (r.ms ?? 0) + e.ms;
+    rows.set(kind, r);
+  }
+  const kinds = [...rows.values()].sort((a, b) => (b.ms ?? -1) - (a.ms ?? -1));
+  const gpuMs = kinds.reduce((s, r) => s + (r.ms ?? 0), 0);
+  return { label, mode: p.mode, roundTripMs: p.roundTripMs, spanMs: p.spanMs, wallMs, gpuMs, dispatches: p.entries.length, kinds };
+}
+
+const FLOP_KINDS = new Set(['conv2d', 'conv2d.dInput', 'conv2d.dWeight', 'dense']);
+
+export function printProfile(s: ProfileSummary): void {
+  const how = s.mode === 'timestamp'
+    ? 'GPU timestamp queries, one compute pass per dispatch (copies counted, not timed)'
+    : `per-op sync timing: each command replayed alone, submit + wait (includes a round trip of ${s.roundTripMs!.toFixed(2)} ms each)`;
+  console.log(`\nprofile ${s.label}: ${s.dispatches} commands, ${how}`);
+  printTable(
+    ['op kind', 'dispatches', 'ms', '% of GPU', 'GFLOP/s'],
+    s.kinds.map((r) => [
+      r.kind, String(r.dispatches), r.ms == null ? '—' : r.ms.toFixed(1),
+      r.ms == null ? '—' : `${((100 * r.ms) / s.gpuMs).toFixed(1)} %`,
+      FLOP_KINDS.has(r.kind) && r.ms ? (r.cost / 1e6 / r.ms).toFixed(2) : '',
+    ]),
+    ['left'],
+  );
+  const conv = s.kinds.find((r) => r.kind === 'conv2d');
+  const pct = (x: number) => `${((100 * x) / s.wallMs!).toFixed(0)} %`;
+  const wall = s.wallMs == null ? '' : `; wall (unprofiled median) ${s.wallMs.toFixed(0)} ms, of which kernels ${pct(s.gpuMs)}` +
+    (s.spanMs == null ? `, the rest ${(s.wallMs - s.gpuMs).toFixed(0)} ms` : `, between kernels on the GPU ${(s.spanMs - s.gpuMs).toFixed(0)} ms (${pct(s.spanMs - s.gpuMs)}), outside the GPU span (host encoding, submit, wait) ${(s.wallMs - s.spanMs).toFixed(0)} ms (${pct(s.wallMs - s.spanMs)})`);
+  console.log(`GPU sum ${s.gpuMs.toFixed(0)} ms${s.spanMs == null ? '' : `, span ${s.spanMs.toFixed(0)} ms`}${conv?.ms ? `, conv2d ${((100 * conv.ms) / s.gpuMs).toFixed(0)} % of the sum` : ''}${wall}`);
+  console.log(`caveat: lavapipe shares its cores with the host and other processes; load average now ${loadAverage()}`);
+}
+
+/**
+ * Runs `pass` once under the profiler (after the caller's warm-up and timing) and prints its
+ * table; the pass must resolve once its results are on the host.
+ */
+export async function profilePass(rt: Runtime, label: string, pass: () => Promise<void>, wallMs: number | null): Promise<ProfileSummary> {
+  rt.startProfile();
+  try {
+    await pass();
+  } catch (e) {
+    await rt.stopProfile().catch(() => undefined);
+    throw e;
+  }
+  const s = summarize(label, await rt.stopProfile(), wallMs);
+  printProfile(s);
+  return s;
+}
