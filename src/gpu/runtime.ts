@@ -91,6 +91,8 @@ export class Runtime {
     adapterClass?: AdapterClass,
   ) {
     this.adapterClass = adapterClass ?? adapterClassOf(adapterName);
+    // The poll shares the CPU adapter's cores; from the adapter's name, whatever tiles are chosen.
+    if (adapterClassOf(adapterName) === 'cpu') this.waiter.spinThroughput = 0.75;
     this.limits = device.limits;
     this.features = device.features as ReadonlySet<string>;
     this.pool = new BufferPool(device, this.limits.maxBufferSize);
