@@ -22,6 +22,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Below this cost (flops or bytes) a batch's duration is mostly overhead: do not learn from it. */
 const MIN_LEARN_COST = 5e6;
 const RECENT = 8;
+/** Factor on the learnt rates after a wait whose poll found the GPU already done. */
+const OVERSLEPT_CUT = 0.5;
 
 export class Waiter {
   mode: 'sleep' | 'spin' = 'sleep';
@@ -87,8 +89,11 @@ export class Waiter {
       if (this.rates.length > RECENT) this.rates.shift();
       this.longestMs = Math.max(this.longestMs, elapsed);
     } else if (!busyAtPoll && slept) {
-      // Finished before we looked: maybe overslept. Trust the estimates a little less.
-      this.rates = this.rates.map((x) => x * 0.8);
+      // Finished before we looked: overslept by an unknown amount. Halve the estimates: an
+      // oversleep wastes all of its excess, an undersleep only the poll's cost of the rest (and
+      // the next busy poll teaches the rate again). Cutting by 0.8 took 7 waits to come down 4×
+      // from a stale rate, each wait sleeping 1.25× the next (bench/NOTES.md, "Grad-CAM / forward").
+      this.rates = this.rates.map((x) => x * OVERSLEPT_CUT);
     }
     this.work = 0;
     this.since = -1;

@@ -13,7 +13,7 @@ const WORK = 1e8;
 async function window(w: Waiter, ms: number): Promise<void> {
   w.addWork(WORK);
   w.submitted();
-  await w.wait(() => sleep(ms));
+  await w.wait(() => (ms > 0 ? sleep(ms) : Promise.resolve()));
 }
 
 for (const spin of [1, 0.75, 0.5]) {
@@ -32,6 +32,21 @@ for (const spin of [1, 0.75, 0.5]) {
     assert.ok(Math.abs(slept - 0.85 * ms) < 15, `slept ${slept.toFixed(1)} ms, estimate ${ms.toFixed(1)} ms`);
   });
 }
+
+s('a stale, too long estimate halves with every wait that finds the GPU already done', async () => {
+  const w = new Waiter();
+  await window(w, 200); // learns ≈ 200 ms for WORK
+  const learnt = w.rate();
+  // The GPU now finishes at once: each wait sleeps its estimate, the poll resolves immediately.
+  const sleeps: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const before = w.sleptMs;
+    await window(w, 0);
+    sleeps.push(w.sleptMs - before);
+  }
+  assert.ok(Math.abs(w.rate() - learnt / 8) < 1e-12, `rate ${w.rate()} after 3 oversleeps, learnt ${learnt}`);
+  for (let i = 1; i < 3; i++) assert.ok(Math.abs(sleeps[i]! - sleeps[i - 1]! / 2) < 6, `sleeps ${sleeps.map((x) => x.toFixed(1)).join(', ')} ms`);
+});
 
 s('spin mode never sleeps, whatever it learnt', async () => {
   const w = new Waiter();
