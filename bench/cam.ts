@@ -10,10 +10,11 @@ import { upload } from '../src/tensor/tensor.ts';
 import { inceptionV3, vgg19 } from '../src/nn/zoo/index.ts';
 import { tfCamModel, tfGradCam, type TfCamModel } from './cam-tfjs.ts';
 import type { Suite, SuiteOptions, System } from './index.ts';
-import { describeTolerance, mismatch, timeCalls, timingRecord, uniform, type Timing, type Tolerance } from './measure.ts';
+import { describeTolerance, median, mismatch, timeCalls, timePaired, timingRecord, uniform, type Timing, type Tolerance } from './measure.ts';
 import { heWeights, withGpuErrors, type HostWeights } from './model-setup.ts';
 import { describePeer, tf, usePeer } from './peers.ts';
 import { Progress } from './progress.ts';
+import { profilePass, type ProfileSummary } from './profile.ts';
 import { deviceAdapterInfo, writeRun } from './results.ts';
 import { fmtRatio, loud, printTable } from './table.ts';
 
@@ -60,6 +61,8 @@ export interface CamRecord {
   forwardMs?: { camlight: number | null };
   /** tfjs-webgpu ms / camlight ms (target ≥ 2) and camlight Grad-CAM ms / forward ms (target ≤ 1.3). */
   ratios?: { webgpuOverCamlight: number | null; camOverForward: number | null };
+  /** camlight Grad-CAM and forward timed alternately (cam, forward, cam, …): each pair's cam/forward, in order. */
+  pairedCamOverForward?: number[];
   /** This method's ms / Grad-CAM's ms, same model, size and batch (camlight). */
   relative?: number | null;
   smoothGrad?: { samples: number; noise: number };
@@ -70,6 +73,8 @@ export interface CamRecord {
   reference?: string;
   maxAbsDiff?: Partial<Record<System, number>>;
   notes?: Partial<Record<System, string>>;
+  /** --profile: camlight's Grad-CAM and forward per op kind (bench/profile.ts). */
+  profile?: { cam: ProfileSummary; forward: ProfileSummary };
 }
 
 interface Row {
@@ -106,7 +111,7 @@ function check(sys: System, row: Row, got: { up: Float32Array; map: Float32Array
 }
 
 /** This run's budget per measurement and its progress line (set by run()). */
-let timer = { budgetMs: 0, progress: new Progress([]) };
+let timer = { budgetMs: 0, progress: new Progress([]), profile: false };
 
 /**
  * Median ms of calls of `fn` (each resolves once its result is on the host) within the budget,
@@ -220,11 +225,28 @@ async function runCamlight(c: CamCase, m: Model, rows: Row[]): Promise<number> {
       if (got.layer.name !== c.layer) throw new Error(`cam() used layer '${got.layer.name}', the peers '${c.layer}'`);
       check('camlight', row, got);
       console.log(`camlight    ${c.model} ${c.size}² b${b}: checked in ${sec(t0)} (max |Δ up-sampled| ${row.rec.maxAbsDiff!.camlight!.toExponential(1)})`);
-      row.rec.ms.camlight = await timeRuns(() => camlightOnce(m, c, row.input, b, { method: 'gradcam' }), row.rec, 'camlight');
       // Warm the untaped forward's pipelines once (batch 1 compiles them; batch 8 reuses them).
       if (b === 1) await forwardOnce(m, c, row.input, b);
-      row.rec.forwardMs = { camlight: await timeRuns(() => forwardOnce(m, c, row.input, b), row.rec, 'camlight-forward') };
-      console.log(`camlight    ${c.model} ${c.size}² b${b}: Grad-CAM ${row.rec.ms.camlight.toFixed(0)} ms, forward ${row.rec.forwardMs.camlight!.toFixed(0)} ms`);
+      // Grad-CAM and forward alternate, so that their ratio compares the same machine state
+      // (bench/NOTES.md, "Grad-CAM / forward"): each gets the budget, as when timed apart.
+      const p = await timePaired(() => camlightOnce(m, c, row.input, b, { method: 'gradcam' }), () => forwardOnce(m, c, row.input, b), 2 * timer.budgetMs);
+      for (const [key, t] of [['camlight', p.a], ['camlight-forward', p.b]] as const) {
+        row.rec.samples[key] = t.samples;
+        row.rec.timing[key] = timingRecord(t);
+        timer.progress.step(`${key.padEnd(11)} ${row.rec.model} ${row.rec.size}² b${b} ${row.rec.method}: ${t.ms.toFixed(0)} ms (median of ${t.samples}, alternating)`);
+      }
+      row.rec.ms.camlight = p.a.ms;
+      row.rec.forwardMs = { camlight: p.b.ms };
+      row.rec.pairedCamOverForward = p.ratios.map((r) => Number(r.toPrecision(4)));
+      console.log(`camlight    ${c.model} ${c.size}² b${b}: Grad-CAM ${row.rec.ms.camlight.toFixed(0)} ms, forward ${row.rec.forwardMs.camlight!.toFixed(0)} ms, cam/forward per pair ${row.rec.pairedCamOverForward.join(', ')} (median ${p.ratio.toFixed(2)})`);
+      if (timer.profile) {
+        const rt = await init();
+        const what = `camlight ${c.model} ${c.size}² b${b}`;
+        row.rec.profile = {
+          cam: await profilePass(rt, `${what} Grad-CAM`, async () => void (await camlightOnce(m, c, row.input, b, { method: 'gradcam' })), row.rec.ms.camlight),
+          forward: await profilePass(rt, `${what} forward`, () => forwardOnce(m, c, row.input, b), row.rec.forwardMs.camlight),
+        };
+      }
     } catch (e) {
       failures++;
       (row.rec.notes ??= {}).camlight = errText(e);
@@ -339,7 +361,7 @@ async function run(opts: SuiteOptions): Promise<number> {
     ...(has('camlight') && !opts.quick ? OTHER_METHODS.map(() => B + 3) : []),
     ...(has('camlight') ? [B + 1, ...(opts.quick ? OTHER_METHODS.map(() => B + 1) : [30])] : []),
   ];
-  timer = { budgetMs: 1000 * B, progress: new Progress(weights, console.log, t0) };
+  timer = { budgetMs: 1000 * B, progress: new Progress(weights, console.log, t0), profile: opts.profile };
   for (const c of cases) {
     const phase = performance.now();
     const m = c.build();
@@ -395,7 +417,9 @@ async function run(opts: SuiteOptions): Promise<number> {
     }
     for (const { rec: r } of rows) {
       const cl = r.ms.camlight ?? null, wg = r.ms['tfjs-webgpu'] ?? null, fw = r.forwardMs?.camlight ?? null;
-      r.ratios = { webgpuOverCamlight: cl && wg ? wg / cl : null, camOverForward: cl && fw ? cl / fw : null };
+      // cam/forward: the median of the alternating pairs' ratios (not a ratio of two medians).
+      const paired = r.pairedCamOverForward?.length ? median(r.pairedCamOverForward) : null;
+      r.ratios = { webgpuOverCamlight: cl && wg ? wg / cl : null, camOverForward: paired ?? (cl && fw ? cl / fw : null) };
       main.push(r);
     }
     console.log(`${c.model} done in ${sec(phase)}\n`);

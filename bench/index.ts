@@ -41,6 +41,8 @@ export interface BenchOptions {
   match: string[] | null;
   /** --adapter-class (or CAMLIGHT_ADAPTER_CLASS): the kernel family forced on the adapter; results get a file of their own. */
   adapterClass?: 'cpu' | 'gpu' | null;
+  /** --profile: models and cam also run one pass under the GPU profiler and print time per op kind. */
+  profile: boolean;
 }
 
 /** What a suite's run() receives: the options with the budget resolved for that suite. */
@@ -77,7 +79,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
  */
 export const DEFAULT_SUITES = ['kernels', 'models', 'cam', 'train'] as const;
 
-export const USAGE = `usage: npm run bench [-- <suite>...] [--quick] [--budget S] [--only ${SYSTEMS.join(',')}] [--wait sleep|spin] [--match a,b] [--out FILE]
+export const USAGE = `usage: npm run bench [-- <suite>...] [--quick] [--budget S] [--only ${SYSTEMS.join(',')}] [--wait sleep|spin] [--match a,b] [--profile] [--out FILE]
        npm run bench -- compare BEFORE.json AFTER.json [--system camlight]
        npm run bench -- report [--markdown] [FILE...]
 suites: ${Object.keys(SUITES).join(', ')} (${DEFAULT_SUITES.join(', ')} when none is named)
@@ -87,6 +89,7 @@ suites: ${Object.keys(SUITES).join(', ')} (${DEFAULT_SUITES.join(', ')} when non
   --only    measure only these systems (comma-separated)
   --wait    how camlight waits for the GPU: 'sleep' (default: a calibrated timer, then await) or 'spin'
   --match   kernels only: measure the cases whose 'op shape' contains one of these (comma-separated), e.g. conv2d.dWeight,matmul
+  --profile models, cam: one more pass per row under the GPU profiler, time per op kind (bench/profile.ts)
   --out     results file to write (one suite only); default bench/results/<adapter>/<suite>[-quick][-systems][-match][-class-X].json
   --adapter-class cpu|gpu  run the other class's kernels on this adapter (e.g. the tiled GPU core on lavapipe; also
             CAMLIGHT_ADAPTER_CLASS); the results file gets a -class-X suffix so the two never mix
@@ -96,7 +99,7 @@ report:  the tables of the README from bench/results/*/*.json (or the files name
 /** Parses bench arguments; throws with the usage text on anything it does not know. */
 export function parseArgs(argv: string[]): { suites: string[]; opts: BenchOptions } {
   const suites: string[] = [];
-  const opts: BenchOptions = { quick: false, systems: [...SYSTEMS], wait: 'sleep', budgetS: null, out: null, match: null };
+  const opts: BenchOptions = { quick: false, systems: [...SYSTEMS], wait: 'sleep', budgetS: null, out: null, match: null, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -106,6 +109,7 @@ export function parseArgs(argv: string[]): { suites: string[]; opts: BenchOption
       return v;
     };
     if (flag === '--quick') opts.quick = true;
+    else if (flag === '--profile') opts.profile = true;
     else if (flag === '--only') {
       const names = value().split(',').map((s) => s.trim()).filter(Boolean);
       const unknown = names.filter((n) => !(SYSTEMS as readonly string[]).includes(n));

@@ -10,6 +10,7 @@ import type { Suite, SuiteOptions, System } from './index.ts';
 import { describeTolerance, mismatch, timeCalls, timingRecord, uniform, type Tolerance } from './measure.ts';
 import { forwardFlops, heWeights, largestActivations, peerModel, weightBytes, withGpuErrors, type HostWeights } from './model-setup.ts';
 import { describePeer, tf, usePeer } from './peers.ts';
+import { profilePass, type ProfileSummary } from './profile.ts';
 import { Progress } from './progress.ts';
 import { deviceAdapterInfo, writeRun } from './results.ts';
 import { fmtRatio, loud, printTable } from './table.ts';
@@ -69,6 +70,8 @@ export interface ModelRecord {
   };
   /** Why a system has no time (a peer that cannot run this model, a mismatch). */
   notes?: Partial<Record<System, string>>;
+  /** --profile: camlight's forward per op kind (bench/profile.ts). */
+  profile?: ProfileSummary;
 }
 
 interface Row {
@@ -103,6 +106,8 @@ class Mismatch extends Error {
 interface Timer {
   budgetMs: number;
   progress: Progress;
+  /** --profile: one more forward under the GPU profiler after the timed ones. */
+  profile: boolean;
 }
 
 /**
@@ -174,6 +179,13 @@ async function runCamlight(c: ModelCase, m: Model, rows: Row[], t: Timer): Promi
       row.rec.peakBytes.camlight = peak;
       row.rec.memory.met = peak <= row.rec.memory.boundBytes;
       console.log(`camlight    ${c.model} ${c.size}² b${b}: peak ${MiB(peak)} MiB (bound ${MiB(row.rec.memory.boundBytes)} MiB)`);
+      if (t.profile) {
+        row.rec.profile = await profilePass(rt, `camlight ${c.model} ${c.size}² b${b} forward`, async () => {
+          const y = m.predict(x);
+          await y.data();
+          y.dispose();
+        }, row.rec.ms.camlight);
+      }
     } catch (e) {
       failures++;
       (row.rec.notes ??= {}).camlight = errText(e);
@@ -243,7 +255,7 @@ async function run(opts: SuiteOptions): Promise<number> {
     const g = b * gflopPerImage[c.model];
     return [g / 10, ...opts.systems.map(() => opts.budgetS + g / 5)];
   }));
-  const timer: Timer = { budgetMs: 1000 * opts.budgetS, progress: new Progress(weights, console.log, t0) };
+  const timer: Timer = { budgetMs: 1000 * opts.budgetS, progress: new Progress(weights, console.log, t0), profile: opts.profile };
   for (const c of CASES) {
     const phase = performance.now();
     const m = c.build();

@@ -3,5 +3,6 @@
 export { Runtime, adapterClassOf, type AdapterClass, type Binding, type DispatchSpec, type RuntimeOptions } from './runtime.ts';
 export type { PoolStats } from './pool.ts';
 export type { ProgramSource } from './pipelines.ts';
+export type { Profile, ProfileEntry } from './profiler.ts';
 export { requestAdapterDevice, type AdapterHandle, type AcquireOptions } from './device.ts';
 export { NoAdapterError, GpuKernelError, DeviceLostError, ShapeError } from './errors.ts';

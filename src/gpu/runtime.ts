@@ -6,6 +6,7 @@ import { requestAdapterDevice, type AcquireOptions } from './device.ts';
 import { DeviceLostError, GpuKernelError, ShapeError } from './errors.ts';
 import { BufferPool, type PoolStats } from './pool.ts';
 import { PipelineCache, type ProgramSource } from './pipelines.ts';
+import { Profiler, type Profile } from './profiler.ts';
 import { Waiter } from './wait.ts';
 
 /** A storage binding: a whole buffer, or a byte range of one (for weights split across bindings). */
@@ -73,7 +74,11 @@ export class Runtime {
   private lost: DeviceLostError | null = null;
   private lastKernel = '';
   private lastShapes = '';
+  /** Set while read() copies into its staging buffer (the profiler names that copy). */
+  private reading = false;
   private waiter = new Waiter();
+  /** Per-dispatch timing while startProfile() is in effect; null (one test per dispatch) otherwise. */
+  private profiler: Profiler | null = null;
   /** Dispatches encoded since creation; a cheap counter for tests of what a code path launches. */
   dispatchCount = 0;
   /** The kernel family for this adapter (RuntimeOptions.adapterClass); kernels choose tiles by it. */
@@ -87,6 +92,8 @@ export class Runtime {
     adapterClass?: AdapterClass,
   ) {
     this.adapterClass = adapterClass ?? adapterClassOf(adapterName);
+    // The poll shares the CPU adapter's cores; from the adapter's name, whatever tiles are chosen.
+    if (adapterClassOf(adapterName) === 'cpu') this.waiter.spinThroughput = 0.75;
     this.limits = device.limits;
     this.features = device.features as ReadonlySet<string>;
     this.pool = new BufferPool(device, this.limits.maxBufferSize);
@@ -194,10 +201,22 @@ export class Runtime {
       label: `${program.name} ${shapes}`,
     });
     this.encoder ??= this.device.createCommandEncoder({ label: 'camlight batch' });
+    const prof = this.profiler;
+    const entry = prof && { name: program.name, variant: program.key, shapes, cost: spec.cost ?? 0, ms: null };
+    if (prof?.mode === 'timestamp') {
+      // Its own pass, so that the pass's begin/end timestamps bracket exactly this dispatch.
+      this.endPass();
+      this.pass = this.encoder.beginComputePass({ timestampWrites: prof.timestampWrites(entry!) });
+    }
     this.pass ??= this.encoder.beginComputePass();
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(gx, gy, gz);
+    if (prof?.mode === 'timestamp') this.endPass();
+    else if (prof) {
+      const data = new Uint8Array(this.arenaHost, slot * UNIFORM_SLOT, UNIFORM_SLOT);
+      prof.dispatch(entry!, pipeline, bindGroup, [gx, gy, gz], { buffer: this.arena, offset: slot * UNIFORM_SLOT, data });
+    }
     this.dispatchCount++;
     this.waiter.addWork(spec.cost ?? 0);
     if (this.debug) {
@@ -213,6 +232,7 @@ export class Runtime {
   /** Copies `bytes` from one buffer to another inside the batch (ordered with the kernels). */
   copy(src: GPUBuffer, dst: GPUBuffer, bytes: number, srcOffset = 0, dstOffset = 0): void {
     this.throwIfBroken();
+    this.profiler?.copy(this.reading ? 'read-back' : 'copy', src, dst, bytes, srcOffset, dstOffset);
     this.endPass();
     this.encoder ??= this.device.createCommandEncoder({ label: 'camlight batch' });
     this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
@@ -229,6 +249,7 @@ export class Runtime {
     if (!this.encoder) return;
     this.endPass();
     if (this.slots) this.device.queue.writeBuffer(this.arena, 0, this.arenaHost, 0, this.slots * UNIFORM_SLOT);
+    this.profiler?.beforeSubmit(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
     this.slots = 0;
@@ -240,7 +261,9 @@ export class Runtime {
     if (this.lost) throw this.lost;
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.takeStaging(size);
+    this.reading = true;
     this.copy(buf, staging, size, offset, 0);
+    this.reading = false;
     this.flush();
     try {
       await this.waiter.wait(() => staging.mapAsync(GPUMapMode.READ, 0, size));
@@ -258,6 +281,33 @@ export class Runtime {
     this.flush();
     await this.waiter.wait(() => this.device.queue.onSubmittedWorkDone());
     await this.checkErrors();
+  }
+
+  /**
+   * Times every dispatch from now until stopProfile() (bench --profile; src/gpu/profiler.ts):
+   * with GPU timestamps where the device has 'timestamp-query' (or `mode` says so), else by
+   * replaying each dispatch alone with a submit + wait. Closes the open batch first.
+   */
+  startProfile(mode?: 'timestamp' | 'sync'): void {
+    if (this.profiler) throw new Error('startProfile: a profile is already running; call stopProfile() first');
+    const m = mode ?? (this.features.has('timestamp-query') ? 'timestamp' : 'sync');
+    if (m === 'timestamp' && !this.features.has('timestamp-query')) {
+      throw new Error(`startProfile: adapter '${this.adapterName}' has no 'timestamp-query' feature; use mode 'sync'`);
+    }
+    this.flush();
+    this.profiler = new Profiler(this.device, m);
+  }
+
+  /** Ends a profile: waits for the recorded work and returns each command's GPU time. */
+  async stopProfile(): Promise<Profile> {
+    const p = this.profiler;
+    if (!p) throw new Error('stopProfile: no profile is running; call startProfile() first');
+    try {
+      await this.sync();
+    } finally {
+      this.profiler = null;
+    }
+    return p.collect();
   }
 
   /** Milliseconds spent sleeping in waits so far (see wait.ts). */

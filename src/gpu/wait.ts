@@ -10,6 +10,11 @@
 // after a sleep means the sleep may have been too long, so the rate is cut. Overheads only ever
 // make an observed rate too high, so estimates use the lowest recent rate, and no sleep
 // exceeds twice the longest wait seen.
+//
+// Where the GPU is the host's own cores (lavapipe), the time spent polling ran the GPU slower
+// than a sleep would have: a window that polled throughout (the first, before any rate is
+// known) would teach a rate that makes the following waits sleep past the GPU's end by seconds
+// (bench/NOTES.md, "Profile"). So polled time counts at `spinThroughput` of its length.
 
 const now = (): number => (globalThis.performance ?? Date).now();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -17,6 +22,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Below this cost (flops or bytes) a batch's duration is mostly overhead: do not learn from it. */
 const MIN_LEARN_COST = 5e6;
 const RECENT = 8;
+/** Factor on the learnt rates after a wait whose poll found the GPU already done. */
+const OVERSLEPT_CUT = 0.5;
 
 export class Waiter {
   mode: 'sleep' | 'spin' = 'sleep';
@@ -32,6 +39,12 @@ export class Waiter {
   private readonly fraction = 0.85;
   /** Total milliseconds slept, for the bench to report. */
   sleptMs = 0;
+  /**
+   * Fraction of its speed the GPU keeps while the host polls: 1 on real GPUs; on CPU adapters
+   * the poll takes one of the cores lavapipe runs on. PERF.md item 8 measured one InceptionV3
+   * forward at 4.2 s polling vs 3.1 s sleeping first: ≈ 0.75.
+   */
+  spinThroughput = 1;
 
   addWork(cost: number): void {
     this.work += cost;
@@ -70,12 +83,17 @@ export class Waiter {
     const elapsed = end - start;
     const busyAtPoll = end - pollStart > 1;
     if (busyAtPoll && !this.tainted && work >= MIN_LEARN_COST) {
-      this.rates.push(elapsed / work);
+      // The polled part, as the time it would have taken without the poll.
+      const unpolled = elapsed - (end - pollStart) * (1 - this.spinThroughput);
+      this.rates.push(unpolled / work);
       if (this.rates.length > RECENT) this.rates.shift();
       this.longestMs = Math.max(this.longestMs, elapsed);
     } else if (!busyAtPoll && slept) {
-      // Finished before we looked: maybe overslept. Trust the estimates a little less.
-      this.rates = this.rates.map((x) => x * 0.8);
+      // Finished before we looked: overslept by an unknown amount. Halve the estimates: an
+      // oversleep wastes all of its excess, an undersleep only the poll's cost of the rest (and
+      // the next busy poll teaches the rate again). Cutting by 0.8 took 7 waits to come down 4×
+      // from a stale rate, each wait sleeping 1.25× the next (bench/NOTES.md, "Grad-CAM / forward").
+      this.rates = this.rates.map((x) => x * OVERSLEPT_CUT);
     }
     this.work = 0;
     this.since = -1;

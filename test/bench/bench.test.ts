@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compareDocs, recordKey, relativeNoise } from '../../bench/compare.ts';
 import { parseArgs, SYSTEMS } from '../../bench/index.ts';
-import { planFor, timeCalls, timeLaunches } from '../../bench/measure.ts';
+import { planFor, timeCalls, timeLaunches, timePaired } from '../../bench/measure.ts';
 import { Progress } from '../../bench/progress.ts';
 import { adapterSlug, beginRun, readResults, resultsPath, writeRun, type ResultsDoc } from '../../bench/results.ts';
 
@@ -63,6 +63,29 @@ s('timeCalls: at least one call, more while the budget lasts, at most maxSamples
   // 100 ms calls in a 350 ms budget: a 4th would end at 400 ms.
   const mid = await timeCalls(async () => c.advance(100), 350, 9, c.now);
   assert.is(mid.samples, 3);
+});
+
+s('timePaired: alternates the two calls and takes the median of per-pair ratios, which a load change between pairs does not move', async () => {
+  const c = virtualClock();
+  const order: string[] = [];
+  // The machine slows down 3× after the second pair: a is always 1.1× b within a pair.
+  let pair = 0;
+  const slow = () => (pair < 2 ? 1 : 3);
+  const t = await timePaired(async () => {
+    order.push('a');
+    c.advance(110 * slow());
+  }, async () => {
+    order.push('b');
+    c.advance(100 * slow());
+    pair++;
+  }, 2000, 9, c.now);
+  assert.equal(order.slice(0, 4), ['a', 'b', 'a', 'b']);
+  assert.is(t.a.samples, t.b.samples);
+  assert.ok(Math.abs(t.ratio - 1.1) < 1e-9, `ratio ${t.ratio}`);
+  assert.ok(t.a.samples >= 3, `${t.a.samples} pairs`);
+  assert.equal(t.ratios.map((r) => Number(r.toFixed(9))), t.ratios.map(() => 1.1), 'every pair, fast or slow, reads 1.1');
+  const once = await timePaired(async () => c.advance(5000), async () => c.advance(10), 100, 9, c.now);
+  assert.is(once.a.samples, 1, 'at least one pair, even over budget');
 });
 
 s('progress: remaining time is the elapsed time scaled by the weight still to go', async () => {
