@@ -18,6 +18,8 @@ import { parseArgs, UsageError } from './args.ts';
 import { collectImages, overlayNames } from './cam-inputs.ts';
 import { resolveModelOption } from './pretrained.ts';
 import { CamExtras, parseMethods, parseMetrics, writeGallery } from './cam-gallery.ts';
+import { Progress } from './progress.ts';
+import { catchStop, SIGNAL_EXIT } from './interrupt.ts';
 
 export const CAM_USAGE = `usage: camlight cam <images or folders…> --model <model.json|model.h5> [options]
 
@@ -41,15 +43,18 @@ export const CAM_USAGE = `usage: camlight cam <images or folders…> --model <mo
   --out DIR            where overlays and cams.json go (default camlight-cams)
   --max-pixels N       refuse images larger than N pixels, checked from the header (default ${DEFAULT_MAX_PIXELS / 1e6} million)
   --json               also print cams.json to stdout
+  --quiet              no progress lines on stderr (errors and warnings still go there)
 
 DIR/index.html is the gallery: one self-contained page with every input, its overlays and top classes.
 
 A file that cannot be read or decoded, or whose model output is not finite, is reported and
-skipped; the rest are processed, cams.json lists the failures and the exit code is 2 (1 when no
-input could be explained).`;
+skipped; the rest are processed, cams.json lists the failures and the exit code is 1 (as when no
+input could be explained; 2 means an internal error).
+Progress (images, images/s, ETA) goes to stderr. Ctrl-C or SIGTERM stops after the current batch:
+the overlays written are whole and cams.json lists them with "interrupted" (exit code 130/143).`;
 
-/** Exit code when some inputs failed and the others were processed. */
-export const SOME_INPUTS_FAILED = 2;
+/** Exit code when some inputs failed and the others were processed: the user's inputs (1); 2 is for camlight's own errors. */
+export const SOME_INPUTS_FAILED = 1;
 
 function parseTarget(t: string | undefined): CamTarget {
   if (!t || t === 'top1') return 'top1';
@@ -119,7 +124,8 @@ export async function camCommand(argv: string[]): Promise<number> {
   }
   const a = parseArgs(argv,
     ['model', 'method', 'layer', 'target', 'labels', 'preprocess', 'crop', 'size', 'colormap', 'opacity', 'style', 'batch', 'out', 'max-pixels', 'methods', 'perturbations'],
-    ['json', 'metrics']);
+    ['json', 'metrics', 'quiet']);
+  const quiet = a.flags.has('quiet');
   const modelPath = a.values.get('model');
   if (!modelPath) throw new UsageError('--model is required (a model.json or .h5 file); see --help');
   const methods = parseMethods(a.values.get('methods'), a.values.get('method'));
@@ -143,7 +149,7 @@ export async function camCommand(argv: string[]): Promise<number> {
   await checkWritableFolder(out, '--out');
 
   await init();
-  const named = await resolveModelOption(modelPath); // a named model (vgg16, …) → its cached model.json
+  const named = await resolveModelOption(modelPath, process.env, '--model', { quiet }); // a named model (vgg16, …) → its cached model.json
   const model = await loadModel(named.path);
   const cfg = extname(named.path).toLowerCase() === '.json'
     ? await readCamlightJson(nodeFiles(dirname(resolve(named.path))), basename(named.path))
@@ -177,12 +183,17 @@ export async function camCommand(argv: string[]): Promise<number> {
   const failures: Failure[] = [];
   const fail = (file: string, error: string) => {
     failures.push({ file, error });
+    progress.abort();
     // One input: its error is the run's one line (below); several: each is reported as it happens.
     if (files.length > 1) console.error(`camlight cam: skipped ${error.startsWith(file) ? error : `${file}: ${error}`}`);
   };
   let layerInfo: unknown = null;
   const warnings = new Set<string>();
-  for (let start = 0; start < files.length; start += batch) {
+  const progress = new Progress({ label: 'camlight cam', total: files.length, unit: 'images', out: quiet ? null : process.stderr });
+  const stop = catchStop((sig) => `camlight cam: ${sig}: finishing the current batch; cams.json will list the images done`);
+  let processed = 0;
+  for (let start = 0; start < files.length && !stop.stopped; start += batch) {
+    processed = Math.min(files.length, start + batch);
     const chunk: string[] = [];
     const decoded: DecodedImage[] = [];
     for (const f of files.slice(start, start + batch)) {
@@ -195,7 +206,10 @@ export async function camCommand(argv: string[]): Promise<number> {
         fail(f, e instanceof Error && e.name === 'FileTooLargeError' ? `${f}: the file is larger than an image of ${maxPixels} pixels can be` : (e as Error).message);
       }
     }
-    if (!chunk.length) continue;
+    if (!chunk.length) {
+      progress.update(processed);
+      continue;
+    }
     const x = prepareTensor(decoded, { size, channels: geo.channels as 1 | 3, preprocess, crop: cropMode });
     let r;
     try {
@@ -212,6 +226,7 @@ export async function camCommand(argv: string[]): Promise<number> {
     }
     for (const i of broken) {
       const msg = `${chunk[i]}: the model's output for this image holds NaN or Inf (its weights or this input make it overflow); no map written`;
+      progress.abort();
       console.error(`warning: ${msg}`);
       fail(chunk[i]!, msg);
     }
@@ -235,7 +250,10 @@ export async function camCommand(argv: string[]): Promise<number> {
       });
     }
     await extras.batch(chunk, decoded, r, broken);
+    progress.update(processed);
   }
+  stop.release();
+  progress.clear(); // the run's summary line below replaces it
   const doc = {
     model: modelPath,
     method,
@@ -245,6 +263,7 @@ export async function camCommand(argv: string[]): Promise<number> {
     ...(warnings.size ? { warnings: [...warnings] } : {}),
     images,
     ...(failures.length ? { failures } : {}),
+    ...(stop.stopped ? { interrupted: { signal: stop.stopped, inputsDone: processed, inputs: files.length } } : {}),
   };
   extras.complete(doc);
   const text = JSON.stringify(doc, null, 1);
@@ -258,7 +277,11 @@ export async function camCommand(argv: string[]): Promise<number> {
       (failures.length ? `; ${failures.length} of ${files.length} input(s) failed and were skipped (listed in cams.json)` : ''));
   }
   model.dispose();
-  // Nothing explained at all is an error (exit code 1); some inputs failing is exit code 2.
+  if (stop.stopped) {
+    console.error(`camlight cam: interrupted by ${stop.stopped} after ${processed} of ${files.length} input(s); ${out}/cams.json lists the ${images.length} map(s) written`);
+    return SIGNAL_EXIT[stop.stopped] ?? 130;
+  }
+  // Nothing explained at all is an error, and so is some inputs failing (exit code 1, each listed).
   if (!images.length && failures.length) {
     throw new Error(files.length === 1 ? failures[0]!.error : `none of the ${files.length} inputs could be explained (each is listed above and in ${join(out, 'cams.json')})`);
   }
