@@ -142,7 +142,7 @@ export async function main(argv: string[]): Promise<number> {
     const msg = (e as Error).message;
     const help = argv.includes('--help') || argv.includes('-h');
     (help ? console.log : console.error)(msg);
-    return help ? 0 : 2;
+    return help ? 0 : 1;
   }
   let failures = 0;
   const t0 = performance.now();
