@@ -20,6 +20,7 @@ import { resolveModelOption } from './pretrained.ts';
 import { CamExtras, parseMethods, parseMetrics, writeGallery } from './cam-gallery.ts';
 import { Progress } from './progress.ts';
 import { catchStop, SIGNAL_EXIT } from './interrupt.ts';
+import { assignShard, parseShard, type ShardRecord } from './shard.ts';
 
 export const CAM_USAGE = `usage: camlight cam <images or folders…> --model <model.json|model.h5> [options]
 
@@ -44,6 +45,8 @@ export const CAM_USAGE = `usage: camlight cam <images or folders…> --model <mo
   --max-pixels N       refuse images larger than N pixels, checked from the header (default ${DEFAULT_MAX_PIXELS / 1e6} million)
   --json               also print cams.json to stdout
   --quiet              no progress lines on stderr (errors and warnings still go there)
+  --shard I/N          explain only shard I (0…N-1) of the inputs, chosen by a hash of each one's path;
+                       cams.json records the part; \`camlight merge\` joins the N folders (README: clusters)
 
 DIR/index.html is the gallery: one self-contained page with every input, its overlays and top classes.
 
@@ -123,7 +126,7 @@ export async function camCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const a = parseArgs(argv,
-    ['model', 'method', 'layer', 'target', 'labels', 'preprocess', 'crop', 'size', 'colormap', 'opacity', 'style', 'batch', 'out', 'max-pixels', 'methods', 'perturbations'],
+    ['model', 'method', 'layer', 'target', 'labels', 'preprocess', 'crop', 'size', 'colormap', 'opacity', 'style', 'batch', 'out', 'max-pixels', 'methods', 'perturbations', 'shard'],
     ['json', 'metrics', 'quiet']);
   const quiet = a.flags.has('quiet');
   const modelPath = a.values.get('model');
@@ -144,7 +147,11 @@ export async function camCommand(argv: string[]): Promise<number> {
   const out = a.values.get('out') ?? 'camlight-cams';
   const target = parseTarget(a.values.get('target'));
   if (a.values.has('size')) parseSize(a.values.get('size')!);
-  const files = await collectImages(a.positional);
+  const allFiles = await collectImages(a.positional);
+  // --shard: this machine's part of the list; overlay names still come from the whole list (below).
+  const shardSpec = a.values.has('shard') ? parseShard(a.values.get('shard')!) : null;
+  const assigned = shardSpec ? assignShard(allFiles, shardSpec) : null;
+  const files = assigned ? assigned.map((x) => x.file) : allFiles;
   // The output folder is checked (created, written to) before the model is even loaded.
   await checkWritableFolder(out, '--out');
 
@@ -173,8 +180,8 @@ export async function camCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--model ${modelPath}: input has ${geo.channels} channels; camlight cam takes image models with 1 or 3`);
   }
 
-  const unique = overlayNames(files);
-  const names = new Map(files.map((f, i) => [f, unique[i]!]));
+  const unique = overlayNames(allFiles);
+  const names = new Map(allFiles.map((f, i) => [f, unique[i]!]));
   const extras = new CamExtras(model, {
     out, methods, metrics, layer: (a.values.get('layer') ?? named.camLayer ?? 'auto') as string, target, labels, size,
     channels: geo.channels as 1 | 3, preprocess, crop: cropMode, overlay: { colormap, opacity, style }, names,
@@ -263,6 +270,15 @@ export async function camCommand(argv: string[]): Promise<number> {
     ...(warnings.size ? { warnings: [...warnings] } : {}),
     images,
     ...(failures.length ? { failures } : {}),
+    ...(shardSpec ? {
+      shard: {
+        ...shardSpec, inputs: allFiles.length, assigned: assigned!,
+        options: {
+          ...Object.fromEntries(['model', 'layer', 'target', 'labels', 'crop', 'size', 'colormap', 'opacity', 'style', 'methods', 'perturbations'].map((k) => [k, a.values.get(k) ?? null])),
+          metrics: a.flags.has('metrics') ? 'on' : null,
+        },
+      } satisfies ShardRecord,
+    } : {}),
     ...(stop.stopped ? { interrupted: { signal: stop.stopped, inputsDone: processed, inputs: files.length } } : {}),
   };
   extras.complete(doc);

@@ -8,6 +8,7 @@ import { serveCommand } from './serve.ts';
 import { trainCommand } from './train.ts';
 import { convertCommand, infoModel, INFO_MODEL_USAGE, versionLine } from './model-commands.ts';
 import { reportError } from './errors.ts';
+import { mergeCommand } from './merge.ts';
 
 interface Command {
   summary: string;
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   train: { summary: 'train a classifier, recording CAMs every epoch: camlight train --data fashion-mnist|DIR --model …', run: trainCommand },
   serve: { summary: 'the static page on localhost, with the model folders of DIR as demos: camlight serve [DIR] [--port 8080]', run: serveCommand },
   convert: { summary: 'a Keras .h5 or model.json to the TensorFlow.js layers format: camlight convert <in> <outdir>', run: convertCommand },
+  merge: { summary: 'join the folders of a sharded cam run (--shard I/N): camlight merge DIR… --out OUT', run: mergeCommand },
   bench: { summary: 'run the kernel benchmarks: camlight bench [suite] [--quick] [--only ...]', run: bench },
 };
 

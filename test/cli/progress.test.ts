@@ -115,7 +115,7 @@ s('Ctrl-C in `camlight cam` stops after the current batch: exit 130, cams.json l
     assert.is(doc.images.length, doc.interrupted.inputsDone, 'every image of the batches done is listed');
     const pngs = readdirSync(join(dir, 'out')).filter((f) => f.endsWith('.cam.png')).sort();
     assert.equal(pngs, doc.images.map((im: { overlay: string }) => im.overlay).sort(), 'the overlays on disk are exactly those listed');
-    assert.equal(readdirSync(join(dir, 'out')).filter((f) => !f.endsWith('.cam.png') && f !== 'cams.json' && f !== 'index.html'), [], 'no temporary file left');
+    assert.equal(readdirSync(join(dir, 'out')).filter((f) => !f.endsWith('.cam.png') && f !== 'cams.json' && f !== 'index.html' && f !== 'originals'), [], 'no temporary file left');
     for (const f of pngs) {
       const im = decodeImage(new Uint8Array(readFileSync(join(dir, 'out', f))));
       assert.equal([im.width, im.height], [28, 28], `${f} is whole`);
