@@ -155,7 +155,7 @@ export async function main(argv: string[]): Promise<number> {
     const msg = (e as Error).message;
     const help = argv.includes('--help') || argv.includes('-h');
     (help ? console.log : console.error)(msg);
-    return help ? 0 : 2;
+    return help ? 0 : 1;
   }
   const envClass = process.env.CAMLIGHT_ADAPTER_CLASS;
   if (!parsed.opts.adapterClass && (envClass === 'cpu' || envClass === 'gpu')) parsed.opts.adapterClass = envClass;

@@ -39,7 +39,7 @@ export async function collectImages(args: string[]): Promise<string[]> {
 }
 
 /** The deepest folder holding every one of the (absolute) paths. */
-function commonFolder(paths: string[]): string {
+export function commonFolder(paths: string[]): string {
   let parts = dirname(paths[0]!).split(sep);
   for (const p of paths.slice(1)) {
     const q = dirname(p).split(sep);

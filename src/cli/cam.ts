@@ -18,11 +18,14 @@ import { parseArgs, UsageError } from './args.ts';
 import { collectImages, overlayNames } from './cam-inputs.ts';
 import { resolveModelOption } from './pretrained.ts';
 import { CamExtras, parseMethods, parseMetrics, writeGallery } from './cam-gallery.ts';
+import { Progress } from './progress.ts';
+import { catchStop, SIGNAL_EXIT } from './interrupt.ts';
+import { assignShard, parseShard, type ShardRecord } from './shard.ts';
 
 export const CAM_USAGE = `usage: camlight cam <images or folders…> --model <model.json|model.h5> [options]
 
   --model FILE|NAME    a TensorFlow.js layers model (model.json + shards) or a Keras .h5 model, or a
-                       pretrained model by name: vgg16 | vgg19 | inception_v3 (downloaded once; see weights/README.md)
+                       pretrained model by name: vgg16 | vgg19 | inception_v3 | resnet50 (downloaded once; see weights/README.md)
   --method NAME        ${METHOD_NAMES.join(' | ')} (default gradcam)
   --methods A,B,…      several methods side by side in the gallery (overlays NAME.METHOD.cam.png past the first)
   --metrics            per image and method: deletion/insertion AUCs, the randomisation figure and the
@@ -41,15 +44,20 @@ export const CAM_USAGE = `usage: camlight cam <images or folders…> --model <mo
   --out DIR            where overlays and cams.json go (default camlight-cams)
   --max-pixels N       refuse images larger than N pixels, checked from the header (default ${DEFAULT_MAX_PIXELS / 1e6} million)
   --json               also print cams.json to stdout
+  --quiet              no progress lines on stderr (errors and warnings still go there)
+  --shard I/N          explain only shard I (0…N-1) of the inputs, chosen by a hash of each one's path;
+                       cams.json records the part; \`camlight merge\` joins the N folders (README: clusters)
 
 DIR/index.html is the gallery: one self-contained page with every input, its overlays and top classes.
 
 A file that cannot be read or decoded, or whose model output is not finite, is reported and
-skipped; the rest are processed, cams.json lists the failures and the exit code is 2 (1 when no
-input could be explained).`;
+skipped; the rest are processed, cams.json lists the failures and the exit code is 1 (as when no
+input could be explained; 2 means an internal error).
+Progress (images, images/s, ETA) goes to stderr. Ctrl-C or SIGTERM stops after the current batch:
+the overlays written are whole and cams.json lists them with "interrupted" (exit code 130/143).`;
 
-/** Exit code when some inputs failed and the others were processed. */
-export const SOME_INPUTS_FAILED = 2;
+/** Exit code when some inputs failed and the others were processed: the user's inputs (1); 2 is for camlight's own errors. */
+export const SOME_INPUTS_FAILED = 1;
 
 function parseTarget(t: string | undefined): CamTarget {
   if (!t || t === 'top1') return 'top1';
@@ -118,8 +126,9 @@ export async function camCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const a = parseArgs(argv,
-    ['model', 'method', 'layer', 'target', 'labels', 'preprocess', 'crop', 'size', 'colormap', 'opacity', 'style', 'batch', 'out', 'max-pixels', 'methods', 'perturbations'],
-    ['json', 'metrics']);
+    ['model', 'method', 'layer', 'target', 'labels', 'preprocess', 'crop', 'size', 'colormap', 'opacity', 'style', 'batch', 'out', 'max-pixels', 'methods', 'perturbations', 'shard'],
+    ['json', 'metrics', 'quiet']);
+  const quiet = a.flags.has('quiet');
   const modelPath = a.values.get('model');
   if (!modelPath) throw new UsageError('--model is required (a model.json or .h5 file); see --help');
   const methods = parseMethods(a.values.get('methods'), a.values.get('method'));
@@ -138,12 +147,16 @@ export async function camCommand(argv: string[]): Promise<number> {
   const out = a.values.get('out') ?? 'camlight-cams';
   const target = parseTarget(a.values.get('target'));
   if (a.values.has('size')) parseSize(a.values.get('size')!);
-  const files = await collectImages(a.positional);
+  const allFiles = await collectImages(a.positional);
+  // --shard: this machine's part of the list; overlay names still come from the whole list (below).
+  const shardSpec = a.values.has('shard') ? parseShard(a.values.get('shard')!) : null;
+  const assigned = shardSpec ? assignShard(allFiles, shardSpec) : null;
+  const files = assigned ? assigned.map((x) => x.file) : allFiles;
   // The output folder is checked (created, written to) before the model is even loaded.
   await checkWritableFolder(out, '--out');
 
   await init();
-  const named = await resolveModelOption(modelPath); // a named model (vgg16, …) → its cached model.json
+  const named = await resolveModelOption(modelPath, process.env, '--model', { quiet }); // a named model (vgg16, …) → its cached model.json
   const model = await loadModel(named.path);
   const cfg = extname(named.path).toLowerCase() === '.json'
     ? await readCamlightJson(nodeFiles(dirname(resolve(named.path))), basename(named.path))
@@ -167,8 +180,8 @@ export async function camCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--model ${modelPath}: input has ${geo.channels} channels; camlight cam takes image models with 1 or 3`);
   }
 
-  const unique = overlayNames(files);
-  const names = new Map(files.map((f, i) => [f, unique[i]!]));
+  const unique = overlayNames(allFiles);
+  const names = new Map(allFiles.map((f, i) => [f, unique[i]!]));
   const extras = new CamExtras(model, {
     out, methods, metrics, layer: (a.values.get('layer') ?? named.camLayer ?? 'auto') as string, target, labels, size,
     channels: geo.channels as 1 | 3, preprocess, crop: cropMode, overlay: { colormap, opacity, style }, names,
@@ -177,12 +190,17 @@ export async function camCommand(argv: string[]): Promise<number> {
   const failures: Failure[] = [];
   const fail = (file: string, error: string) => {
     failures.push({ file, error });
+    progress.abort();
     // One input: its error is the run's one line (below); several: each is reported as it happens.
     if (files.length > 1) console.error(`camlight cam: skipped ${error.startsWith(file) ? error : `${file}: ${error}`}`);
   };
   let layerInfo: unknown = null;
   const warnings = new Set<string>();
-  for (let start = 0; start < files.length; start += batch) {
+  const progress = new Progress({ label: 'camlight cam', total: files.length, unit: 'images', out: quiet ? null : process.stderr });
+  const stop = catchStop((sig) => `camlight cam: ${sig}: finishing the current batch; cams.json will list the images done`);
+  let processed = 0;
+  for (let start = 0; start < files.length && !stop.stopped; start += batch) {
+    processed = Math.min(files.length, start + batch);
     const chunk: string[] = [];
     const decoded: DecodedImage[] = [];
     for (const f of files.slice(start, start + batch)) {
@@ -195,7 +213,10 @@ export async function camCommand(argv: string[]): Promise<number> {
         fail(f, e instanceof Error && e.name === 'FileTooLargeError' ? `${f}: the file is larger than an image of ${maxPixels} pixels can be` : (e as Error).message);
       }
     }
-    if (!chunk.length) continue;
+    if (!chunk.length) {
+      progress.update(processed);
+      continue;
+    }
     const x = prepareTensor(decoded, { size, channels: geo.channels as 1 | 3, preprocess, crop: cropMode });
     let r;
     try {
@@ -212,6 +233,7 @@ export async function camCommand(argv: string[]): Promise<number> {
     }
     for (const i of broken) {
       const msg = `${chunk[i]}: the model's output for this image holds NaN or Inf (its weights or this input make it overflow); no map written`;
+      progress.abort();
       console.error(`warning: ${msg}`);
       fail(chunk[i]!, msg);
     }
@@ -235,7 +257,10 @@ export async function camCommand(argv: string[]): Promise<number> {
       });
     }
     await extras.batch(chunk, decoded, r, broken);
+    progress.update(processed);
   }
+  stop.release();
+  progress.clear(); // the run's summary line below replaces it
   const doc = {
     model: modelPath,
     method,
@@ -245,6 +270,16 @@ export async function camCommand(argv: string[]): Promise<number> {
     ...(warnings.size ? { warnings: [...warnings] } : {}),
     images,
     ...(failures.length ? { failures } : {}),
+    ...(shardSpec ? {
+      shard: {
+        ...shardSpec, inputs: allFiles.length, assigned: assigned!,
+        options: {
+          ...Object.fromEntries(['model', 'layer', 'target', 'labels', 'crop', 'size', 'colormap', 'opacity', 'style', 'methods', 'perturbations'].map((k) => [k, a.values.get(k) ?? null])),
+          metrics: a.flags.has('metrics') ? 'on' : null,
+        },
+      } satisfies ShardRecord,
+    } : {}),
+    ...(stop.stopped ? { interrupted: { signal: stop.stopped, inputsDone: processed, inputs: files.length } } : {}),
   };
   extras.complete(doc);
   const text = JSON.stringify(doc, null, 1);
@@ -258,7 +293,11 @@ export async function camCommand(argv: string[]): Promise<number> {
       (failures.length ? `; ${failures.length} of ${files.length} input(s) failed and were skipped (listed in cams.json)` : ''));
   }
   model.dispose();
-  // Nothing explained at all is an error (exit code 1); some inputs failing is exit code 2.
+  if (stop.stopped) {
+    console.error(`camlight cam: interrupted by ${stop.stopped} after ${processed} of ${files.length} input(s); ${out}/cams.json lists the ${images.length} map(s) written`);
+    return SIGNAL_EXIT[stop.stopped] ?? 130;
+  }
+  // Nothing explained at all is an error, and so is some inputs failing (exit code 1, each listed).
   if (!images.length && failures.length) {
     throw new Error(files.length === 1 ? failures[0]!.error : `none of the ${files.length} inputs could be explained (each is listed above and in ${join(out, 'cams.json')})`);
   }

@@ -2,10 +2,13 @@
 // runs the benchmark suites. Later commands (cam, train, convert) are one entry in COMMANDS.
 import '../platform/node.ts'; // Node's platform hooks: Dawn, files on disk, h5wasm (see src/platform)
 import { init } from '../tensor/runtime-global.ts';
+import { UsageError } from './args.ts';
 import { camCommand } from './cam.ts';
 import { serveCommand } from './serve.ts';
 import { trainCommand } from './train.ts';
 import { convertCommand, infoModel, INFO_MODEL_USAGE, versionLine } from './model-commands.ts';
+import { reportError } from './errors.ts';
+import { mergeCommand } from './merge.ts';
 
 interface Command {
   summary: string;
@@ -18,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   train: { summary: 'train a classifier, recording CAMs every epoch: camlight train --data fashion-mnist|DIR --model …', run: trainCommand },
   serve: { summary: 'the static page on localhost, with the model folders of DIR as demos: camlight serve [DIR] [--port 8080]', run: serveCommand },
   convert: { summary: 'a Keras .h5 or model.json to the TensorFlow.js layers format: camlight convert <in> <outdir>', run: convertCommand },
+  merge: { summary: 'join the folders of a sharded cam run (--shard I/N): camlight merge DIR… --out OUT', run: mergeCommand },
   bench: { summary: 'run the kernel benchmarks: camlight bench [suite] [--quick] [--only ...]', run: bench },
   tune: { summary: 'time GEMM tile candidates on this adapter and cache the fastest: camlight tune [--quick]', run: async (a) => (await import('./tune.ts')).tuneCommand(a) },
 };
@@ -31,6 +35,10 @@ ${Object.entries(COMMANDS)
 
   camlight <command> --help   more about one command`;
 
+/** The limits `camlight info` prints (and --json lists). */
+const LIMIT_NAMES = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupsPerDimension', 'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupStorageSize', 'maxStorageBuffersPerShaderStage'] as const;
+
 /**
  * `camlight info`: the adapter's name, features and the limits that bound tensor sizes.
  * @example
@@ -43,9 +51,17 @@ async function info(args: string[]): Promise<number> {
   }
   if (args[0]?.toLowerCase().endsWith('.onnx')) return (await import('./onnx-info.ts')).onnxInfo(args[0]);
   if (args.some((x) => !x.startsWith('-'))) return infoModel(args);
+  const bad = args.find((x) => x !== '--json');
+  if (bad) throw new UsageError(`unknown option ${bad}; see --help`);
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   const rt = await init();
   const l = rt.limits;
+  if (args.includes('--json')) {
+    const limits = Object.fromEntries(LIMIT_NAMES.map((k) => [k, l[k]]));
+    console.log(JSON.stringify({ adapter: rt.adapterName, features: [...rt.features].sort(), limits }, null, 1));
+    rt.destroy();
+    return 0;
+  }
   const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
   console.log(`adapter: ${rt.adapterName}`);
   console.log(`features: ${[...rt.features].sort().join(', ') || '(none)'}`);
@@ -85,7 +101,9 @@ async function bench(args: string[]): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '--version' || name === '-V') {
-    console.log(await versionLine());
+    const line = await versionLine();
+    // --json: {"camlight": "0.1.0", "node": "22.…"}
+    console.log(rest.includes('--json') ? JSON.stringify({ camlight: line.split(' ')[1], node: process.versions.node }) : line);
     return 0;
   }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -100,11 +118,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await cmd.run(rest);
   } catch (e) {
-    // One line, naming the file or option (the messages do); stack traces only with CAMLIGHT_DEBUG.
-    const msg = e instanceof Error ? e.message : String(e);
-    console.error(`camlight ${name}: ${msg.replace(/\s*\n\s*/g, ' ')}`);
-    if (process.env.CAMLIGHT_DEBUG === '1' && e instanceof Error) console.error(e.stack);
-    return 1;
+    // One line, naming the file or option (exit 1); camlight's own bugs exit 2 with a hint (errors.ts).
+    return reportError(name, e);
   }
 }
 

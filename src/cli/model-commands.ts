@@ -15,13 +15,14 @@ export const INFO_MODEL_USAGE = `usage: camlight info [<model.json|model.h5|mode
   without a model: the WebGPU adapter camlight finds and its key limits
   with a model:    its layer table, parameter counts, input shape and the layer --layer auto picks
                    (a named model, e.g. vgg16, is downloaded and converted first if not cached)
-  --json           print the model facts as JSON`;
+  --json           print the adapter's or the model's facts as JSON`;
 
-export const CONVERT_USAGE = `usage: camlight convert <model.h5|model.json> <outdir>
+export const CONVERT_USAGE = `usage: camlight convert <model.h5|model.json> <outdir> [--json]
 
   Writes OUTDIR/model.json and its weight shards in the TensorFlow.js layers format (what
   camlight and TensorFlow.js load fastest). A .h5 must be a whole model (model.save('x.h5')).
-  A camlight.json beside a model.json (preset, labels) is copied along.`;
+  A camlight.json beside a model.json (preset, labels) is copied along.
+  --json   print what was written (files, weight bytes) as JSON on stdout`;
 
 async function openModel(path: string): Promise<Model> {
   if (!(await stat(path).catch(() => null))) throw new UsageError(`${path}: no such file`);
@@ -83,7 +84,7 @@ export async function convertCommand(argv: string[]): Promise<number> {
     console.log(CONVERT_USAGE);
     return 0;
   }
-  const a = parseArgs(argv, [], []);
+  const a = parseArgs(argv, [], ['json']);
   if (a.positional.length !== 2) throw new UsageError('give the model file and the output folder; see --help');
   const [input, out] = a.positional as [string, string];
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
@@ -99,6 +100,7 @@ export async function convertCommand(argv: string[]): Promise<number> {
       if (typeof json.labels === 'string' && !/[\/]/.test(json.labels)) await copyFile(join(dirname(cfg), json.labels), join(out, json.labels));
     }
     console.error(`camlight convert: ${input} → ${join(out, 'model.json')} (${saved.files.length - 1} shard(s), ${(saved.weightBytes / 1e6).toFixed(1)} MB)`);
+    if (a.flags.has('json')) console.log(JSON.stringify({ input, modelJson: join(out, 'model.json'), files: saved.files, weightBytes: saved.weightBytes }, null, 1));
   } finally {
     model.dispose();
   }

@@ -10,9 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { download } from '../io/node-download.ts';
 import { loadH5Weights, saveLayersModel } from '../nn/loaders/index.ts';
 import type { Model } from '../nn/model.ts';
-import { fashionCnn, inceptionV3, vgg16, vgg19 } from '../nn/zoo/index.ts';
+import { fashionCnn, inceptionV3, resnet50, vgg16, vgg19 } from '../nn/zoo/index.ts';
 import { checkPreset, type PreprocessName } from '../cam/prepare.ts';
 import { UsageError } from './args.ts';
+import { Progress } from './progress.ts';
 
 /** One named model as weights/models.json (or a CAMLIGHT_MODELS file) describes it. */
 export interface PretrainedEntry {
@@ -36,6 +37,7 @@ const ARCHS = {
   vgg16: () => vgg16(),
   vgg19: () => vgg19(),
   inception_v3: () => inceptionV3(),
+  resnet50: () => resnet50(),
   fashion_cnn: () => fashionCnn(),
 } satisfies Record<string, () => Model>;
 
@@ -103,7 +105,7 @@ export interface Resolved {
  * @example
  *   const { modelJson, entry } = await ensurePretrained('vgg16');   // ~/.cache/camlight/vgg16/model.json
  */
-export async function ensurePretrained(name: string, env = process.env, what = '--model'): Promise<Resolved> {
+export async function ensurePretrained(name: string, env = process.env, what = '--model', opts: { quiet?: boolean } = {}): Promise<Resolved> {
   const models = await pretrainedModels(env);
   const entry = models.get(name);
   if (!entry) {
@@ -122,11 +124,12 @@ export async function ensurePretrained(name: string, env = process.env, what = '
     const hint = mirror
       ? `CAMLIGHT_WEIGHTS_URL=${mirror} is the mirror in use; check that it serves ${file}`
       : `on a machine without direct access, set CAMLIGHT_WEIGHTS_URL to a mirror folder holding ${file}`;
-    await download(url, h5, { hash: entry.sha256 ?? entry.md5, label: `camlight: downloading ${name}`, hint });
+    const progress = new Progress({ label: `camlight: downloading ${name}`, unit: 'bytes', out: opts.quiet ? null : process.stderr });
+    await download(url, h5, { hash: entry.sha256 ?? entry.md5, progress, hint });
   }
 
   // Convert into a temporary folder renamed into place, so the cache never holds half a model.
-  process.stderr.write(`camlight: converting ${name} to the TensorFlow.js layers format in ${folder}\n`);
+  if (!opts.quiet) process.stderr.write(`camlight: converting ${name} to the TensorFlow.js layers format in ${folder}\n`);
   const tmp = join(cache, `.${name}.${process.pid}.${Date.now()}.tmp`);
   const model = ARCHS[entry.arch]();
   try {
@@ -163,8 +166,8 @@ export async function ensurePretrained(name: string, env = process.env, what = '
  * @example
  *   const { path, camLayer } = await resolveModelOption('vgg16');
  */
-export async function resolveModelOption(arg: string, env = process.env, what = '--model'): Promise<{ path: string; camLayer?: string }> {
+export async function resolveModelOption(arg: string, env = process.env, what = '--model', opts: { quiet?: boolean } = {}): Promise<{ path: string; camLayer?: string }> {
   if (!looksLikeModelName(arg) || (await exists(arg))) return { path: arg };
-  const { modelJson, entry } = await ensurePretrained(arg, env, what);
+  const { modelJson, entry } = await ensurePretrained(arg, env, what, opts);
   return { path: modelJson, camLayer: entry.camLayer };
 }

@@ -42,6 +42,10 @@ function modelFolders(dir: string): Map<string, string> {
  *   await serveCommand(['weights', '--port', '8080']);
  */
 export async function serveCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(`${USAGE}\n\n  Serves the page (dist/web) on localhost; DIR's model folders (each with a model.json) are offered as demos.`);
+    return 0;
+  }
   const a = parseArgs(argv, ['port', 'host'], []);
   if (a.positional.length > 1) throw new UsageError(`serve takes at most one folder\n${USAGE}`);
   const port = Number(a.values.get('port') ?? 8080);

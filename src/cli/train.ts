@@ -20,6 +20,7 @@ import { cueMask } from '../train/shortcut.ts';
 import type { Dataset } from '../train/data.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { buildModel, loadData, parseShortcut, planData, trackedImages, ZOO_MODELS, type DataPlan, type Tracked } from './train-setup.ts';
+import { Progress } from './progress.ts';
 import { checkpointDir, prepareOut, readTrainState, writeCheckpoint } from './train-state.ts';
 
 export const TRAIN_USAGE = `usage: camlight train --data fashion-mnist|DIR --model ${ZOO_MODELS.join('|')}|model.json [options]
@@ -49,7 +50,9 @@ Writes DIR/checkpoint/ (TensorFlow.js layers format, with camlight.json: preproc
 and DIR/history.json after every epoch, each replaced whole; at the end DIR/animations/*.png (APNG:
 the untrained model's frame, epoch 0, then one frame per epoch) and DIR/report.html. Ctrl-C or
 SIGTERM finishes the current step and leaves the last complete epoch's checkpoint (exit code 130/143).
-Progress goes to stderr, one line per epoch.`;
+Progress goes to stderr: images, images/s and ETA within an epoch (redrawn in place on a terminal),
+then one line per epoch.
+  --quiet              only the per-epoch lines (no progress within an epoch)`;
 
 function intOpt(name: string, v: string | undefined, lo: number, hi: number, dflt: number): number {
   if (v === undefined) return dflt;
@@ -81,8 +84,12 @@ const stop = { signal: null as NodeJS.Signals | null };
 
 async function trainOne(spec: string, label: string, model: Model, data: Dataset, test: Dataset, tracked: Tracked, inputs: Tensor, o: {
   epochs: number; batch: number; lr: number; seed: number; method: CamMethodName; freeze?: string; out: string; argv: string[];
-  plan: DataPlan; resume: Resume | null;
+  plan: DataPlan; resume: Resume | null; quiet: boolean;
 }): Promise<Run> {
+  // Within an epoch: images done (steps × batch, the last batch may be smaller), rate and ETA.
+  const n = data.labels.length;
+  const progress = new Progress({ label: `${label}epoch 1/${o.epochs}`, total: n, unit: 'images', out: o.quiet ? null : process.stderr });
+  let progressEpoch = 0;
   const recorder = new CamRecorder({
     images: tracked.display, inputs, trueClasses: tracked.trueClasses, classNames: data.classNames, method: o.method, masks: tracked.masks, names: tracked.names,
     cues: tracked.cue.map((planted) => (planted ? cueMask(inputs.shape[1]!, inputs.shape[2]!, { kind: 'frame' }) : null)),
@@ -99,7 +106,15 @@ async function trainOne(spec: string, label: string, model: Model, data: Dataset
     epochs: o.epochs, batchSize: o.batch, optimizer: adam({ lr: o.lr }), validation: test, seed: o.seed, freezeUpTo: o.freeze,
     resume: o.resume ? { epochsDone: before.length, optimizerState: o.resume.optimizer } : undefined,
     shouldStop: () => stop.signal !== null,
+    onStep: (st) => {
+      if (st.epoch !== progressEpoch) {
+        progressEpoch = st.epoch;
+        progress.restart(n, `${label}epoch ${st.epoch}/${o.epochs}`);
+      }
+      progress.update(Math.min(n, (st.step + 1) * o.batch));
+    },
     onEpochEnd: async (e) => {
+      progress.clear();
       await recorder.onEpochEnd(e);
       const camMs = recorder.history.epochs.at(-1)!.ms;
       const val = e.valLoss === undefined ? '' : `  val_loss ${e.valLoss.toFixed(4)}  val_accuracy ${e.valAccuracy!.toFixed(4)}`;
@@ -145,22 +160,23 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   stop.signal = null;
   const VALUED = ['data', 'model', 'freeze', 'epochs', 'batch', 'lr', 'limit', 'shortcut', 'track', 'method', 'compare', 'size', 'seed', 'out', 'resume'];
-  const given = parseArgs(argv, VALUED, ['force']);
+  const given = parseArgs(argv, VALUED, ['force', 'quiet']);
   if (given.positional.length) throw new UsageError(`unexpected argument '${given.positional[0]}'; see --help`);
   // --resume DIR replays the run's own command line (only --epochs may change) into DIR.
   const resumeDir = given.values.get('resume');
   let runArgv = argv;
   let saved: Awaited<ReturnType<typeof readTrainState>> | null = null;
   if (resumeDir !== undefined) {
-    const other = [...given.values.keys(), ...given.flags].filter((k) => k !== 'resume' && k !== 'epochs');
+    const other = [...given.values.keys(), ...given.flags].filter((k) => k !== 'resume' && k !== 'epochs' && k !== 'quiet');
     if (other.length) throw new UsageError(`--resume continues a run with its own options; only --epochs may be given with it (not --${other[0]})`);
     const ckpt = await checkpointDir(resumeDir);
     if (!ckpt) throw new UsageError(`--resume ${resumeDir}: no checkpoint/train-state.json there (no epoch was completed, or not a camlight train folder); start the run again`);
     saved = await readTrainState(ckpt);
     const keep = saved.state.argv.filter((x, i, all) => x !== '--out' && x !== '--force' && !x.startsWith('--out=') && all[i - 1] !== '--out');
-    runArgv = [...keep, '--out', resumeDir, ...(given.values.has('epochs') ? ['--epochs', given.values.get('epochs')!] : [])];
+    runArgv = [...keep, '--out', resumeDir, ...(given.values.has('epochs') ? ['--epochs', given.values.get('epochs')!] : []),
+      ...(given.flags.has('quiet') && !keep.includes('--quiet') ? ['--quiet'] : [])];
   }
-  const a = parseArgs(runArgv, VALUED, ['force']);
+  const a = parseArgs(runArgv, VALUED, ['force', 'quiet']);
   const data = a.values.get('data');
   if (!data) throw new UsageError('--data is required (fashion-mnist or a folder of class folders); see --help');
   const spec = a.values.get('model');
@@ -235,7 +251,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         resume = { epochs: st.state.epochs, cam: st.state.cam as HistoryJson, optimizer: st.optimizer };
       }
       runs.push(await trainOne(s, compare ? `[${s}] ` : '', model, trainSet, sets.test, tracked, inputs, {
-        epochs, batch, lr, seed, method, freeze: k ? undefined : freeze, out: dir, argv: baseArgv, plan, resume,
+        epochs, batch, lr, seed, method, freeze: k ? undefined : freeze, out: dir, argv: baseArgv, plan, resume, quiet: a.flags.has('quiet'),
       }));
       if (stop.signal) break;
     }

@@ -17,12 +17,22 @@ export class DownloadError extends Error {
 export interface DownloadOptions {
   /** The expected digest: 32 hex digits are MD5, 64 are SHA-256 (as Keras's get_file decides). */
   hash?: string;
-  /** Where progress goes (default process.stderr); null for none. */
-  progress?: NodeJS.WritableStream | null;
-  /** Shown in progress lines (default: the file's name). */
-  label?: string;
+  /**
+   * Told the byte count as it grows (the CLI passes its progress line, src/cli/progress.ts);
+   * `start` gets the announced size when the server gives one. Default: none.
+   */
+  progress?: DownloadProgress | null;
   /** Appended to every error message (e.g. which environment variable points at a mirror). */
   hint?: string;
+}
+
+/** What download() reports progress to. */
+export interface DownloadProgress {
+  start(total: number | null): void;
+  update(got: number): void;
+  done(got: number): void;
+  /** The download failed (an error message follows). */
+  abort(): void;
 }
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
@@ -32,45 +42,6 @@ function hashKind(hash: string): 'md5' | 'sha256' {
   if (/^[0-9a-f]{32}$/i.test(hash)) return 'md5';
   if (/^[0-9a-f]{64}$/i.test(hash)) return 'sha256';
   throw new Error(`expected hash '${hash}' is neither MD5 (32 hex digits) nor SHA-256 (64)`);
-}
-
-/**
- * Prints progress: redrawn in place on a TTY, otherwise a plain line every 10% (and at the end).
- * Each line gives bytes so far, the total when known, and the rate.
- */
-function progressPrinter(out: NodeJS.WritableStream | null, label: string, total: number | null) {
-  const t0 = performance.now();
-  const tty = !!(out as { isTTY?: boolean } | null)?.isTTY;
-  let lastDecile = -1;
-  let lastDraw = 0;
-  const line = (got: number) => {
-    const s = Math.max(1e-3, (performance.now() - t0) / 1000);
-    const pct = total ? ` (${Math.floor((100 * got) / total)}%)` : '';
-    return `${label}: ${mb(got)}${total ? ` of ${mb(total)}` : ''}${pct} at ${mb(got / s)}/s`;
-  };
-  return {
-    update(got: number) {
-      if (!out) return;
-      if (tty) {
-        const now = performance.now();
-        if (now - lastDraw < 200) return;
-        lastDraw = now;
-        out.write(`\r${line(got)}\x1b[K`);
-      } else if (total) {
-        const d = Math.floor((10 * got) / total);
-        if (d > lastDecile && d < 10) {
-          lastDecile = d;
-          out.write(`${line(got)}\n`);
-        }
-      }
-    },
-    done(got: number) {
-      if (out) out.write(`${tty ? '\r' : ''}${line(got)}, done${tty ? '\x1b[K' : ''}\n`);
-    },
-    abort() {
-      if (out && tty) out.write('\n');
-    },
-  };
 }
 
 /**
@@ -86,7 +57,7 @@ export async function download(url: string, dest: string, opts: DownloadOptions 
   const kind = opts.hash ? hashKind(opts.hash) : null;
   await mkdir(dirname(dest), { recursive: true });
   const tmp = join(dirname(dest), `.${basename(dest)}.${process.pid}.${Date.now()}.part`);
-  const printer = { current: null as ReturnType<typeof progressPrinter> | null };
+  const p = opts.progress ?? null;
   try {
     let res: Response;
     try {
@@ -98,9 +69,7 @@ export async function download(url: string, dest: string, opts: DownloadOptions 
     if (!res.ok || !res.body) throw fail(`the server answered ${res.status} ${res.statusText}`.trim());
     const lenHeader = res.headers.get('content-length');
     const total = lenHeader !== null && /^\d+$/.test(lenHeader) ? Number(lenHeader) : null;
-    const out = opts.progress === undefined ? process.stderr : opts.progress;
-    const p = progressPrinter(out, opts.label ?? basename(dest), total);
-    printer.current = p;
+    p?.start(total);
     const hasher = kind ? createHash(kind) : null;
     const file = createWriteStream(tmp);
     const fileDone = new Promise<void>((resolve, reject) => {
@@ -121,7 +90,7 @@ export async function download(url: string, dest: string, opts: DownloadOptions 
         got += chunk.value.length;
         hasher?.update(chunk.value);
         if (!file.write(chunk.value)) await new Promise<void>((r) => file.once('drain', () => r()));
-        p.update(got);
+        p?.update(got);
       }
     } finally {
       file.end();
@@ -135,10 +104,10 @@ export async function download(url: string, dest: string, opts: DownloadOptions 
       }
     }
     await rename(tmp, dest);
-    p.done(got);
+    p?.done(got);
     return got;
   } catch (e) {
-    printer.current?.abort();
+    p?.abort();
     await rm(tmp, { force: true });
     throw e;
   }

@@ -132,9 +132,9 @@ s('the cache folder: CAMLIGHT_CACHE, else $XDG_CACHE_HOME/camlight, else ~/.cach
   assert.ok(cacheDir({}).endsWith('/.cache/camlight'));
 });
 
-s('the committed manifest names vgg16, vgg19 and inception_v3 with Keras hashes, presets and CAM layers', async () => {
+s('the committed manifest names vgg16, vgg19, inception_v3 and resnet50 with Keras hashes, presets and CAM layers', async () => {
   const m = await pretrainedModels({});
-  assert.equal([...m.keys()], ['vgg16', 'vgg19', 'inception_v3']);
+  assert.equal([...m.keys()], ['vgg16', 'vgg19', 'inception_v3', 'resnet50']);
   for (const e of m.values()) {
     assert.match(e.url, /^https:\/\/storage\.googleapis\.com\/tensorflow\/keras-applications\//);
     assert.match(e.md5!, /^[0-9a-f]{32}$/);
@@ -143,6 +143,12 @@ s('the committed manifest names vgg16, vgg19 and inception_v3 with Keras hashes,
   }
   assert.is(m.get('inception_v3')!.preprocess, 'tf');
   assert.is(m.get('vgg19')!.camLayer, 'block5_conv4');
+  // keras/src/applications/resnet.py: BASE_WEIGHTS_PATH + 'resnet50_weights_tf_dim_ordering_tf_kernels.h5', WEIGHTS_HASHES['resnet50'][0].
+  const r = m.get('resnet50')!;
+  assert.equal([r.url, r.md5, r.preprocess, r.inputSize, r.camLayer], [
+    'https://storage.googleapis.com/tensorflow/keras-applications/resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5',
+    '2cb95161c43110f7111970584f804107', 'caffe', [224, 224], 'conv5_block3_out',
+  ]);
 });
 
 for (const [name, re] of [
@@ -159,7 +165,7 @@ for (const [name, re] of [
 }
 
 s('an unknown name is a usage error listing the named models', async () => {
-  await rejects(ensurePretrained('resnet9000', env(join(dir, 'cache-unknown'))), UsageError, [/resnet9000/, /vgg16, vgg19, inception_v3, tiny/], 'unknown');
+  await rejects(ensurePretrained('resnet9000', env(join(dir, 'cache-unknown'))), UsageError, [/resnet9000/, /vgg16, vgg19, inception_v3, resnet50, tiny/], 'unknown');
 });
 
 s('CAMLIGHT_WEIGHTS_URL fetches the same file name from a mirror; the converted model predicts as the original', async () => {

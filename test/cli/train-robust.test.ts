@@ -115,7 +115,7 @@ s('SIGTERM finishes the current step and leaves the last complete epoch; --resum
   let sent = false;
   child.stderr.on('data', (d) => {
     err += String(d);
-    if (!sent && /epoch 1\/40/.test(err)) {
+    if (!sent && /epoch 1\/40 +loss/.test(err)) {
       sent = true;
       child.kill('SIGTERM');
     }

@@ -2,5 +2,6 @@
 // 28×28 grey images. Weights are not allocated; load them or call initWeights().
 export { vgg16, vgg19 } from './vgg.ts';
 export { inceptionV3 } from './inception-v3.ts';
+export { resnet50 } from './resnet.ts';
 export { fashionCnn } from './fashion-cnn.ts';
 export { type ApplicationOptions } from './keras-graph.ts';
