@@ -227,7 +227,20 @@ function assemble(job: Job, t: Targets, rowsOfTop: number, map: { R: number; h: 
     const upsampled = up ? { height: H, width: W, values: up.slice(r * H * W, (r + 1) * H * W) } : { ...m, values: m.values.slice() };
     return { ...res, upsampled };
   });
-  return { method: job.method.name, layer: job.layer, images, warnings: job.warnings };
+  return { method: job.method.name, layer: job.layer, images, warnings: [...job.warnings, ...zeroMapWarnings(job, images)] };
+}
+
+/**
+ * A map that is zero everywhere carries no evidence (for Grad-CAM: the class-weighted sum of the
+ * layer's channels is negative or zero at every position, and the ReLU removes all of it). It is
+ * easy to misread as "the model looks nowhere", so it is named, never silent.
+ */
+function zeroMapWarnings(job: Job, images: CamImageResult[]): string[] {
+  const zero = images.filter((im) => !im.map.values.some((v) => v > 0));
+  if (!zero.length) return [];
+  const which = zero.slice(0, 4).map((im) => `image ${im.image} class ${job.labels?.[im.target] ?? im.target}`).join(', ');
+  const more = zero.length > 4 ? ` and ${zero.length - 4} more` : '';
+  return [`${job.method.name}: the map of ${which}${more} is zero everywhere at layer '${job.layer.name}': nothing positive is left after the method's ReLU, so it shows no evidence (not an absence of it); try an earlier layer, or hirescam / gradcam-elementwise, which keep each position's sign`];
 }
 
 /**

@@ -96,4 +96,27 @@ s('InceptionV3 at 75×75 (random weights): auto picks mixed7 (3×3; mixed8-10 ar
   m.dispose();
 });
 
+s('a map that is zero everywhere is named in a warning (class with only negative head weights); a positive class is not (control)', async () => {
+  const tm = smallCnn(12, 3, 4);
+  randomizeTf(tm, 11);
+  // feat is after a ReLU (A ≥ 0); flatten → dense: Grad-CAM's channel weights for class c are the
+  // means of its dense column, so a column of negative weights leaves Σ α_k A_k ≤ 0 everywhere.
+  const dense = tm.getLayer('predictions');
+  const [k, b] = dense.getWeights();
+  const kh = Float32Array.from(k!.dataSync());
+  const units = 3;
+  for (let i = 0; i < kh.length; i += units) { kh[i] = -Math.abs(kh[i]!) - 0.01; kh[i + 1] = Math.abs(kh[i + 1]!) + 0.01; }
+  dense.setWeights([tf.tensor2d(kh, k!.shape as [number, number]), b!]);
+  const model = fromTf(tm);
+  const xh = randn(432, 12, 0, 1);
+  const neg = await gradCam(model, upload(xh, [1, 12, 12, 3]), { layer: 'feat', target: 0, labels: ['neg', 'pos', 'other'] });
+  assert.ok(neg.images[0]!.map.values.every((v) => v === 0), 'the negative class has an all-zero map');
+  const w = neg.warnings.filter((m) => /zero everywhere/.test(m));
+  assert.is(w.length, 1, neg.warnings.join('\n'));
+  assert.match(w[0]!, /image 0 class neg .*layer 'feat'/);
+  const pos = await gradCam(model, upload(xh, [1, 12, 12, 3]), { layer: 'feat', target: 1 });
+  assert.ok(pos.images[0]!.map.values.some((v) => v > 0), 'control: the positive class has evidence');
+  assert.not.ok(pos.warnings.some((m) => /zero everywhere/.test(m)), pos.warnings.join('\n'));
+});
+
 s.run();
