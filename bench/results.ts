@@ -179,7 +179,13 @@ export function allResults(dir = RESULTS_DIR): [string, ResultsDoc][] {
   const out: [string, ResultsDoc][] = [];
   for (const slug of readdirSync(dir, { withFileTypes: true })) {
     if (!slug.isDirectory()) continue;
-    for (const f of readdirSync(join(dir, slug.name)).sort()) if (f.endsWith('.json')) out.push([join(dir, slug.name, f), readResults(join(dir, slug.name, f))]);
+    for (const f of readdirSync(join(dir, slug.name)).sort()) {
+      if (!f.endsWith('.json')) continue;
+      const file = join(dir, slug.name, f);
+      // The triage suite writes an experiment report (settings, verdict table), not timing records.
+      if (f === 'triage.json') continue;
+      out.push([file, readResults(file)]);
+    }
   }
   return out;
 }
