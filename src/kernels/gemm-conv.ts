@@ -21,6 +21,23 @@ const PT = ${g.pads.top}; const PL = ${g.pads.left};
 type GeomSpec = { readonly h: number; readonly w: number; readonly c: number; readonly k: number; readonly oh: number; readonly ow: number;
   readonly kh: number; readonly kw: number; readonly s: readonly number[]; readonly d: readonly number[]; readonly p: readonly number[] };
 
+/**
+ * mm_readA (and mm_readA4 when X is read as vec4) over X through the user's `a_index(m, k)`,
+ * which returns the flat index into x or -1 for a padded tap (read as zero).
+ */
+function gatheredReadA(xv: boolean): string {
+  return `fn mm_readA(b: u32, m: u32, k: u32) -> f32 {
+  let i = a_index(m, k);
+  if (i < 0) { return 0.0; }
+  return ${scalarAt('X', xv, 'u32(i)')};
+}
+${xv ? `fn mm_readA4(b: u32, m: u32, k: u32) -> vec4<f32> {
+  let i = a_index(m, k);
+  if (i < 0) { return vec4<f32>(0.0); }
+  return X[u32(i) / 4u];
+}` : ''}`;
+}
+
 function geomSpec(g: Conv2dGeometry): GeomSpec {
   return { h: g.h, w: g.w, c: g.c, k: g.k, oh: g.outShape[1], ow: g.outShape[2], kh: g.kh, kw: g.kw, s: g.strides, d: g.dilations, p: [g.pads.top, g.pads.left] };
 }
@@ -61,16 +78,7 @@ fn a_index(m: u32, k: u32) -> i32 {
   let c = k % C; let tap = k / C;
   return x_index(t / OH, t % OH, ow, tap / KW, tap % KW, c);`}
 }
-fn mm_readA(b: u32, m: u32, k: u32) -> f32 {
-  let i = a_index(m, k);
-  if (i < 0) { return 0.0; }
-  return ${scalarAt('X', s.xv, 'u32(i)')};
-}
-${s.xv ? `fn mm_readA4(b: u32, m: u32, k: u32) -> vec4<f32> {
-  let i = a_index(m, k);
-  if (i < 0) { return vec4<f32>(0.0); }
-  return X[u32(i) / 4u];
-}` : ''}
+${gatheredReadA(s.xv)}
 fn mm_readB(b: u32, k: u32, n: u32) -> f32 { return ${scalarAt('Wt', s.wv, 'k * KO + n')}; }
 ${s.wv ? 'fn mm_readB4(b: u32, k: u32, n: u32) -> vec4<f32> { return Wt[(k * KO + n) / 4u]; }' : ''}
 `,
@@ -174,16 +182,7 @@ fn a_index(m: u32, k: u32) -> i32 {
   let ow = k % OW; let t = k / OW;
   return x_index(t / OH, t % OH, ow, tap / KW, tap % KW, c);
 }
-fn mm_readA(b: u32, m: u32, k: u32) -> f32 {
-  let i = a_index(m, k);
-  if (i < 0) { return 0.0; }
-  return ${scalarAt('X', s.xv, 'u32(i)')};
-}
-${s.xv ? `fn mm_readA4(b: u32, m: u32, k: u32) -> vec4<f32> {
-  let i = a_index(m, k);
-  if (i < 0) { return vec4<f32>(0.0); }
-  return X[u32(i) / 4u];
-}` : ''}
+${gatheredReadA(s.xv)}
 fn mm_readB(b: u32, k: u32, n: u32) -> f32 { return ${scalarAt('DY', s.dv, 'k * KO + n')}; }
 ${s.dv ? 'fn mm_readB4(b: u32, k: u32, n: u32) -> vec4<f32> { return DY[(k * KO + n) / 4u]; }' : ''}
 `,

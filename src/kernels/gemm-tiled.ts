@@ -22,6 +22,7 @@
 import type { Runtime } from '../gpu/runtime.ts';
 import { ShapeError } from '../gpu/errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
+import { reduceProgram, SplitReduceU } from './matmul-wgsl.ts';
 import { activationWgsl, defineProgram, grid1d, launch, storageDecls, uniformDecl, type Activation, type SpecValue } from './program.ts';
 
 /** Block of BM = wgy·tm rows × BN = wgx·tn columns, K stepped by tk; tn and tk multiples of 4. */
@@ -230,26 +231,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 }`;
 }
 
-const SplitU = uniformDecl({ total: 'u32', N: 'u32', splits: 'u32', nwgx: 'u32' }, 'gemm split-K reduce');
-
-// P:(S, batch·M·N) partial sums → Y:(batch·M·N) = act(Σ_s P + bias[n]); one lane per output.
-const splitReduceProgram = (hasBias: boolean, act: Activation) => defineProgram('gemm.split-reduce', { hasBias, act }, ({ hasBias, act }) => ({
-  inputs: hasBias ? 2 : 1,
-  outputs: 1,
-  code: () => `
-${SplitU.wgsl}
-${storageDecls(hasBias ? [['P', 'f32'], ['bias', 'f32']] : [['P', 'f32']], [['Y', 'f32']])}
-${activationWgsl(act)}
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wg.y * u.nwgx + wg.x) * 64u + lid.x;
-  if (i >= u.total) { return; }
-  var v = 0.0;
-  for (var s = 0u; s < u.splits; s++) { v += P[s * u.total + i]; }
-  ${hasBias ? 'v += bias[i % u.N];' : ''}
-  Y[i] = act(v);
-}`,
-}));
+// Split-K partial sums are added (with bias and activation) by matmul's reduce pass:
+// P:(S, batch·M·N) → Y:(batch·M·N) = act(Σ_s P + bias[n]), one lane per output.
 
 /** How one GEMM call runs: the tiled core (tile, splits) or GEMV (splits). */
 export type GemmPlan =
@@ -319,8 +302,8 @@ export function runGemm<S extends { readonly [k: string]: SpecValue }>(user: Gem
     const total = batch * M * N;
     const [rx, ry] = grid1d(Math.ceil(total / 64), rt);
     return launch({
-      program: splitReduceProgram(!!call.bias, call.act), inputs: call.bias ? [partial, call.bias] : [partial],
-      outShape: call.outShape, uniforms: SplitU.pack({ total, N, splits, nwgx: rx }), workgroups: [rx, ry],
+      program: reduceProgram(!!call.bias, call.act), inputs: call.bias ? [partial, call.bias] : [partial],
+      outShape: call.outShape, uniforms: SplitReduceU.pack({ total, N, splits, nwgx: rx }), workgroups: [rx, ry],
       shapes: `${call.shapes} splits:${splits}`, cost: total * (splits + 1) * 4,
     });
   } finally {

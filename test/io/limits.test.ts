@@ -13,22 +13,13 @@ import { decodeImage, decodePng, ImageDecodeError } from '../../src/io/image.ts'
 import { confinedJoin, FileTooLargeError, PathOutsideError } from '../../src/io/files.ts';
 import { fetchFiles } from '../../src/io/fetch-files.ts';
 import { atomicWrite, checkWritableFolder, nodeFiles, readRegularFile, safeMkdir } from '../../src/io/node-files.ts';
-import { writePng } from './png-writer.ts';
+import { chunk, writePng } from './png-writer.ts';
 
 const s = suite('io/limits');
 let dir = '';
 s.before(() => { dir = mkdtempSync(join(tmpdir(), 'camlight-limits-')); });
 s.after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, data.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(data, 8);
-  dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
 function png(w: number, h: number, idat: Uint8Array, o: { depth?: number; ctype?: number; interlace?: number } = {}): Uint8Array {
   const ihdr = new Uint8Array(13);
   const dv = new DataView(ihdr.buffer);
