@@ -24,7 +24,9 @@ export function heWeights(m: Model, seed: number): Map<string, { data: Float32Ar
     const n = shape.reduce((a, b) => a * b, 1);
     const name = w.name;
     let data: Float32Array;
-    if (/kernel$/.test(name)) data = normal(n, seed + i, Math.sqrt((name.startsWith(`${last}/`) ? 1 : 2) / (n / shape[shape.length - 1]!)));
+    // Fan-in: all axes but the last, except a depthwise kernel (KH, KW, C, M), whose outputs each see KH·KW inputs.
+    const fanIn = /depthwise_kernel$/.test(name) ? shape[0]! * shape[1]! : n / shape[shape.length - 1]!;
+    if (/kernel$/.test(name)) data = normal(n, seed + i, Math.sqrt((name.startsWith(`${last}/`) ? 1 : 2) / fanIn));
     else if (/gamma$/.test(name)) data = randn(n, seed + i, 0.6, 1.4);
     else if (/moving_variance$/.test(name)) data = randn(n, seed + i, 0.5, 1.5);
     else data = normal(n, seed + i, 0.1); // bias, beta, moving_mean
