@@ -51,9 +51,10 @@ s('parameter counts, layer count, names, order and shapes are keras.applications
   const rt = await gpu();
   const before = rt.stats().liveBytes;
   const m = xception();
-  // Keras's applications table: 22,910,480 parameters; model.summary(): 22,855,952 trainable,
-  // 54,528 non-trainable; include_top=False: 20,861,480 and len(model.layers) = 132 (published
-  // summaries of Xception(include_top=False) end with that line), + avg_pool and predictions = 134.
+  // Keras 2's applications table (keras.io/applications): 22,910,480 parameters. model.summary()
+  // as printed in public notebooks: 22,855,952 trainable, 54,528 non-trainable; include_top=False:
+  // 20,861,480, and len(model.layers) = 132 (printed after such a summary; another lists indices
+  // 0 input_1 … 131 block14_sepconv2_act), so 134 with avg_pool and predictions.
   assert.is(total(m), 22_910_480);
   assert.is(m.parameterCount().nonTrainable, 54_528);
   const notop = xception({ includeTop: false });
