@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { download } from '../io/node-download.ts';
 import { loadH5Weights, saveLayersModel } from '../nn/loaders/index.ts';
 import type { Model } from '../nn/model.ts';
-import { fashionCnn, inceptionV3, mobilenetV2, resnet50, vgg16, vgg19 } from '../nn/zoo/index.ts';
+import { fashionCnn, inceptionV3, mobilenetV2, resnet50, vgg16, vgg19, xception } from '../nn/zoo/index.ts';
 import { checkPreset, type PreprocessName } from '../cam/prepare.ts';
 import { UsageError } from './args.ts';
 import { Progress } from './progress.ts';
@@ -47,6 +47,7 @@ const ARCHS = {
   inception_v3: () => inceptionV3(),
   resnet50: () => resnet50(),
   mobilenet_v2: () => mobilenetV2(),
+  xception: () => xception(),
   fashion_cnn: () => fashionCnn(),
 } satisfies Record<string, () => Model>;
 

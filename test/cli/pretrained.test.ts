@@ -132,9 +132,9 @@ s('the cache folder: CAMLIGHT_CACHE, else $XDG_CACHE_HOME/camlight, else ~/.cach
   assert.ok(cacheDir({}).endsWith('/.cache/camlight'));
 });
 
-s('the committed manifest names vgg16, vgg19, inception_v3, resnet50 and mobilenet_v2 with Keras hashes, presets and CAM layers', async () => {
+s('the committed manifest names vgg16, vgg19, inception_v3, resnet50, mobilenet_v2 and xception with Keras hashes, presets and CAM layers', async () => {
   const m = await pretrainedModels({});
-  assert.equal([...m.keys()], ['vgg16', 'vgg19', 'inception_v3', 'resnet50', 'mobilenet_v2']);
+  assert.equal([...m.keys()], ['vgg16', 'vgg19', 'inception_v3', 'resnet50', 'mobilenet_v2', 'xception']);
   for (const e of m.values()) {
     assert.match(e.url, /^https:\/\/storage\.googleapis\.com\/tensorflow\/keras-applications\//);
     // A published MD5, or (mobilenet_v2 only) the explicit statement that Keras publishes none.
@@ -159,6 +159,13 @@ s('the committed manifest names vgg16, vgg19, inception_v3, resnet50 and mobilen
     'https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5',
     undefined, undefined, 'tf', [224, 224], 'out_relu', 'name',
   ]);
+  // keras/src/applications/xception.py: WEIGHTS_PATH, file_hash="0a58e3b7378bc2990ea3b43d5981f1f6", preprocess_input mode="tf";
+  // paired by position: the file's layer names are Keras 1's (keras-team/keras#9683).
+  const xc = m.get('xception')!;
+  assert.equal([xc.url, xc.md5, xc.match, xc.preprocess, xc.inputSize, xc.camLayer], [
+    'https://storage.googleapis.com/tensorflow/keras-applications/xception/xception_weights_tf_dim_ordering_tf_kernels.h5',
+    '0a58e3b7378bc2990ea3b43d5981f1f6', 'order', 'tf', [299, 299], 'block14_sepconv2_act',
+  ]);
 });
 
 for (const [name, re] of [
@@ -175,7 +182,7 @@ for (const [name, re] of [
 }
 
 s('an unknown name is a usage error listing the named models', async () => {
-  await rejects(ensurePretrained('resnet9000', env(join(dir, 'cache-unknown'))), UsageError, [/resnet9000/, /vgg16, vgg19, inception_v3, resnet50, mobilenet_v2, tiny/], 'unknown');
+  await rejects(ensurePretrained('resnet9000', env(join(dir, 'cache-unknown'))), UsageError, [/resnet9000/, /vgg16, vgg19, inception_v3, resnet50, mobilenet_v2, xception, tiny/], 'unknown');
 });
 
 s('CAMLIGHT_WEIGHTS_URL fetches the same file name from a mirror; the converted model predicts as the original', async () => {

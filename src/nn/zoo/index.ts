@@ -4,5 +4,6 @@ export { vgg16, vgg19 } from './vgg.ts';
 export { inceptionV3 } from './inception-v3.ts';
 export { resnet50 } from './resnet.ts';
 export { mobilenetV2, type MobileNetV2Options } from './mobilenet-v2.ts';
+export { xception } from './xception.ts';
 export { fashionCnn } from './fashion-cnn.ts';
 export { type ApplicationOptions } from './keras-graph.ts';
