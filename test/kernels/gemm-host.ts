@@ -1,6 +1,6 @@
 // Float64 host references for the GEMM users (conv2d forward, dInput, dWeight, matmul with bias
-// and activation), written as the plain sums of their definitions: what the browser test of the
-// tiled GEMM core (gemm-tiled-browser.test.ts) compares SwiftShader's outputs with.
+// and activation), written as the plain sums of their definitions: what the tiled GEMM core's
+// tests compare its outputs with, on lavapipe (gemm-tiled.test.ts) and SwiftShader (-browser).
 import { conv2dOutputShape, type Conv2dOptions } from '../../src/kernels/conv2d-geometry.ts';
 import type { Activation } from '../../src/kernels/program.ts';
 
