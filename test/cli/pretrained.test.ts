@@ -132,9 +132,9 @@ s('the cache folder: CAMLIGHT_CACHE, else $XDG_CACHE_HOME/camlight, else ~/.cach
   assert.ok(cacheDir({}).endsWith('/.cache/camlight'));
 });
 
-s('the committed manifest names vgg16, vgg19, inception_v3 and resnet50 with Keras hashes, presets and CAM layers', async () => {
+s('the committed manifest names vgg16, vgg19, inception_v3, resnet50 and densenet121 with Keras hashes, presets and CAM layers', async () => {
   const m = await pretrainedModels({});
-  assert.equal([...m.keys()], ['vgg16', 'vgg19', 'inception_v3', 'resnet50']);
+  assert.equal([...m.keys()], ['vgg16', 'vgg19', 'inception_v3', 'resnet50', 'densenet121']);
   for (const e of m.values()) {
     assert.match(e.url, /^https:\/\/storage\.googleapis\.com\/tensorflow\/keras-applications\//);
     assert.match(e.md5!, /^[0-9a-f]{32}$/);
@@ -148,6 +148,14 @@ s('the committed manifest names vgg16, vgg19, inception_v3 and resnet50 with Ker
   assert.equal([r.url, r.md5, r.preprocess, r.inputSize, r.camLayer], [
     'https://storage.googleapis.com/tensorflow/keras-applications/resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5',
     '2cb95161c43110f7111970584f804107', 'caffe', [224, 224], 'conv5_block3_out',
+  ]);
+  // keras/src/applications/densenet.py: DENSENET121_WEIGHT_PATH = BASE_WEIGHTS_PATH + 'densenet121_weights_tf_dim_ordering_tf_kernels.h5',
+  // get_file(..., file_hash='9d60b8095a5708f2dcce2bca79d332c7'); preprocess_input(mode='torch'). By position:
+  // the file's classifier is 'fc1000' (keras-applications' name), the model's 'predictions'.
+  const d = m.get('densenet121')!;
+  assert.equal([d.arch, d.url, d.md5, d.match, d.preprocess, d.inputSize, d.camLayer], [
+    'densenet121', 'https://storage.googleapis.com/tensorflow/keras-applications/densenet/densenet121_weights_tf_dim_ordering_tf_kernels.h5',
+    '9d60b8095a5708f2dcce2bca79d332c7', 'order', 'torch', [224, 224], 'relu',
   ]);
 });
 
@@ -165,7 +173,7 @@ for (const [name, re] of [
 }
 
 s('an unknown name is a usage error listing the named models', async () => {
-  await rejects(ensurePretrained('resnet9000', env(join(dir, 'cache-unknown'))), UsageError, [/resnet9000/, /vgg16, vgg19, inception_v3, resnet50, tiny/], 'unknown');
+  await rejects(ensurePretrained('resnet9000', env(join(dir, 'cache-unknown'))), UsageError, [/resnet9000/, /vgg16, vgg19, inception_v3, resnet50, densenet121, tiny/], 'unknown');
 });
 
 s('CAMLIGHT_WEIGHTS_URL fetches the same file name from a mirror; the converted model predicts as the original', async () => {

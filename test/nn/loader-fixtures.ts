@@ -213,15 +213,17 @@ export async function kerasH5(layers: H5LayerSpec[], modelConfig?: unknown, libv
   root.create_attribute('layer_names', ...strs(layers.map((l) => l.name)));
   root.create_attribute('keras_version', '2.15.0');
   root.create_attribute('backend', 'tensorflow');
+  // h5py creates the groups on a path as needed: a layer named 'conv1/conv' (tf.keras's DenseNet)
+  // is the group conv1 → conv.
+  type Group = InstanceType<typeof h5wasm.Group>;
+  const groupAt = (from: Group, path: string[]): Group => path.reduce((at, p) => (at.get(p) as Group | null) ?? at.create_group(p), from);
   for (const l of layers) {
-    const g = root.create_group(l.name);
+    const g = groupAt(root, l.name.split('/'));
     if (l.weights.length) g.create_attribute('weight_names', ...strs(l.weights.map((w) => w.name)));
     else g.create_attribute('weight_names', new Float32Array(0), [0], '<f');
     for (const w of l.weights) {
       const parts = w.name.split('/');
-      let at = g;
-      for (const p of parts.slice(0, -1)) at = (at.get(p) as InstanceType<typeof h5wasm.Group> | null) ?? at.create_group(p);
-      at.create_dataset({ name: parts[parts.length - 1]!, data: w.data, shape: w.shape, dtype: '<f' });
+      groupAt(g, parts.slice(0, -1)).create_dataset({ name: parts[parts.length - 1]!, data: w.data, shape: w.shape, dtype: '<f' });
     }
   }
   f.close();

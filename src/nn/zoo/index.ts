@@ -3,5 +3,6 @@
 export { vgg16, vgg19 } from './vgg.ts';
 export { inceptionV3 } from './inception-v3.ts';
 export { resnet50 } from './resnet.ts';
+export { denseNet, densenet121, densenet169, densenet201 } from './densenet.ts';
 export { fashionCnn } from './fashion-cnn.ts';
 export { type ApplicationOptions } from './keras-graph.ts';
