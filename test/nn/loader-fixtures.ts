@@ -292,3 +292,29 @@ export async function withWeights(model: tfl.LayersModel, weights: Map<string, F
   copy.setWeights(copy.weights.map((w) => tf.tensor(weights.get(w.originalName)!, w.shape as number[])));
   return copy;
 }
+
+/**
+ * A weights-only .h5 of a camlight model laid out as Keras's save_weights writes one: every
+ * layer listed in layer_names, one group per layer (a layer named 'conv1/conv' is the group
+ * conv1 → conv), datasets at '<layer>/<layer>/<weight>:0'. `rename` gives some layers another
+ * name in the file (e.g. an older Keras's name for the classifier).
+ */
+export async function modelWeightsH5(m: Model, rename: Record<string, string> = {}): Promise<Uint8Array> {
+  const layers = new Map<string, H5LayerSpec>(m.layers.map((l) => [l.name, { name: rename[l.name] ?? l.name, weights: [] }]));
+  for (const [name, w] of await m.readWeights()) {
+    const layer = name.slice(0, name.lastIndexOf('/'));
+    const file = rename[layer] ?? layer;
+    layers.get(layer)!.weights.push({ name: `${file}/${name.slice(layer.length + 1)}:0`, data: w.data, shape: w.shape });
+  }
+  return kerasH5([...layers.values()]);
+}
+
+/** Every weight of `got` equals the one of the same name in `want` (names, shapes and values). */
+export async function sameWeights(got: Model, want: Map<string, { data: Float32Array; shape: number[] }>, what: string): Promise<void> {
+  const g = await got.readWeights();
+  assert.equal([...g.keys()], [...want.keys()], `${what}: weight names`);
+  for (const [k, w] of want) {
+    assert.equal(g.get(k)!.shape, w.shape, `${what}: ${k} shape`);
+    assert.ok(g.get(k)!.data.every((v, i) => v === w.data[i]), `${what}: ${k} differs from the file's`);
+  }
+}

@@ -15,7 +15,7 @@ import type { Model } from '../../src/nn/model.ts';
 import { denseNet, densenet121, densenet169, densenet201 } from '../../src/nn/zoo/index.ts';
 import { gpu } from '../helpers.ts';
 import { heWeights } from './he-weights.ts';
-import { input, kerasH5, predict, rejects, type H5LayerSpec } from './loader-fixtures.ts';
+import { input, modelWeightsH5, predict, rejects, sameWeights } from './loader-fixtures.ts';
 import { agreeWithTfjs, total } from './zoo-helpers.ts';
 
 const s = suite('nn/zoo-densenet');
@@ -120,31 +120,6 @@ s("the '/' in layer names survives the TensorFlow.js layers format (model.json, 
   }
 });
 
-/**
- * A weights-only .h5 of `m` laid out as Keras's save_weights writes one: every layer listed in
- * layer_names, one group per layer ('conv1/conv' is the group conv1 → conv), datasets at
- * '<layer>/<layer>/<weight>:0'. `rename` gives some layers another name in the file.
- */
-async function weightsFile(m: Model, rename: Record<string, string> = {}): Promise<Uint8Array> {
-  const layers = new Map<string, H5LayerSpec>(m.layers.map((l) => [l.name, { name: rename[l.name] ?? l.name, weights: [] }]));
-  for (const [name, w] of await m.readWeights()) {
-    const layer = name.slice(0, name.lastIndexOf('/'));
-    const file = rename[layer] ?? layer;
-    layers.get(layer)!.weights.push({ name: `${file}/${name.slice(layer.length + 1)}:0`, data: w.data, shape: w.shape });
-  }
-  return kerasH5([...layers.values()]);
-}
-
-/** Every weight of `got` equals the one of the same name in `want` (names, shapes and values). */
-async function sameWeights(got: Model, want: Map<string, { data: Float32Array; shape: number[] }>, what: string): Promise<void> {
-  const g = await got.readWeights();
-  assert.equal([...g.keys()], [...want.keys()], `${what}: weight names`);
-  for (const [k, w] of want) {
-    assert.equal(g.get(k)!.shape, w.shape, `${what}: ${k} shape`);
-    assert.ok(g.get(k)!.data.every((v, i) => v === w.data[i]), `${what}: ${k} differs from the file's`);
-  }
-}
-
 // keras-applications 1.0.8's densenet.py names the classifier 'fc1000' (its names were aligned with
 // the weights files in 2018, keras-team/keras-applications#17, and the files' hash never changed
 // since), tf.keras/Keras name it 'predictions': the manifest pairs by position, as Keras's own
@@ -153,8 +128,8 @@ s('a weights-only .h5 as Keras writes it (conv1/conv/conv1/conv/kernel:0) pairs 
   const src = densenet121({ inputShape: [32, 32, 3] });
   src.setWeights(heWeights(src, 11));
   const want = await src.readWeights();
-  const sameNames = await weightsFile(src);
-  const fc1000 = await weightsFile(src, { predictions: 'fc1000' });
+  const sameNames = await modelWeightsH5(src);
+  const fc1000 = await modelWeightsH5(src, { predictions: 'fc1000' });
   src.dispose();
 
   // The layout is Keras's: nested groups from the '/' in layer and weight names.
