@@ -26,8 +26,10 @@ s.before(async () => { await gpu(); });
 // DenseNet169 14,307,880 / 14,149,480 / 158,400 and 846 weights; DenseNet201 20,242,984 /
 // 20,013,928 / 229,056 and 1006 weights (model.summary() printouts of keras.applications kept in
 // several public repositories). Without the top, DenseNet121 is 7,037,504 (the 1024×1000 + 1000
-// of `predictions` less). Keras's documentation table gives 8.1M / 14.3M / 20.2M and depth 242 /
-// 338 / 402, the layers with weights (conv + batch norm + dense). The layer counts (429 / 597 / 709,
+// of `predictions` less). keras.io's applications table gives 8.1M / 14.3M / 20.2M and depth 242 /
+// 338 / 402, the layers with weights (conv + batch norm + dense); that table was not among the
+// stored pages here, the figures are as remembered, and 402 / 20.2M for DenseNet201 are quoted
+// from it in Sci. Rep. 12:11803 (2022), Table 4. The layer counts (429 / 597 / 709,
 // input included) are derived from densenet.py, not published: 7 stem layers (input, two
 // ZeroPadding2D, conv1/conv, conv1/bn, conv1/relu, pool1), 7 per conv block (two BN-ReLU-conv and the
 // concat), 4 per transition (3 of them) and 4 at the end (bn, relu, avg_pool, predictions):
