@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { download } from '../io/node-download.ts';
 import { loadH5Weights, saveLayersModel } from '../nn/loaders/index.ts';
 import type { Model } from '../nn/model.ts';
-import { densenet121, fashionCnn, inceptionV3, resnet50, vgg16, vgg19 } from '../nn/zoo/index.ts';
+import { densenet121, densenet169, densenet201, fashionCnn, inceptionV3, resnet50, vgg16, vgg19 } from '../nn/zoo/index.ts';
 import { checkPreset, type PreprocessName } from '../cam/prepare.ts';
 import { UsageError } from './args.ts';
 import { Progress } from './progress.ts';
@@ -39,6 +39,8 @@ const ARCHS = {
   inception_v3: () => inceptionV3(),
   resnet50: () => resnet50(),
   densenet121: () => densenet121(),
+  densenet169: () => densenet169(),
+  densenet201: () => densenet201(),
   fashion_cnn: () => fashionCnn(),
 } satisfies Record<string, () => Model>;
 

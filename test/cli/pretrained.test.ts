@@ -132,9 +132,9 @@ s('the cache folder: CAMLIGHT_CACHE, else $XDG_CACHE_HOME/camlight, else ~/.cach
   assert.ok(cacheDir({}).endsWith('/.cache/camlight'));
 });
 
-s('the committed manifest names vgg16, vgg19, inception_v3, resnet50 and densenet121 with Keras hashes, presets and CAM layers', async () => {
+s('the committed manifest names vgg16, vgg19, inception_v3, resnet50 and densenet121/169/201 with Keras hashes, presets and CAM layers', async () => {
   const m = await pretrainedModels({});
-  assert.equal([...m.keys()], ['vgg16', 'vgg19', 'inception_v3', 'resnet50', 'densenet121']);
+  assert.equal([...m.keys()], ['vgg16', 'vgg19', 'inception_v3', 'resnet50', 'densenet121', 'densenet169', 'densenet201']);
   for (const e of m.values()) {
     assert.match(e.url, /^https:\/\/storage\.googleapis\.com\/tensorflow\/keras-applications\//);
     assert.match(e.md5!, /^[0-9a-f]{32}$/);
@@ -157,6 +157,13 @@ s('the committed manifest names vgg16, vgg19, inception_v3, resnet50 and densene
     'densenet121', 'https://storage.googleapis.com/tensorflow/keras-applications/densenet/densenet121_weights_tf_dim_ordering_tf_kernels.h5',
     '9d60b8095a5708f2dcce2bca79d332c7', 'order', 'torch', [224, 224], 'relu',
   ]);
+  // Same file, DENSENET169_WEIGHT_PATH / DENSENET201_WEIGHT_PATH and their get_file file_hash.
+  for (const [name, md5] of [['densenet169', 'd699b8f76981ab1b30698df4c175e90b'], ['densenet201', '1ceb130c1ea1b78c3bf6114dbdfd8807']] as const) {
+    const e = m.get(name)!;
+    assert.equal([e.arch, e.url, e.md5, e.match, e.preprocess, e.camLayer], [
+      name, `https://storage.googleapis.com/tensorflow/keras-applications/densenet/${name}_weights_tf_dim_ordering_tf_kernels.h5`, md5, 'order', 'torch', 'relu',
+    ]);
+  }
 });
 
 for (const [name, re] of [
@@ -173,7 +180,7 @@ for (const [name, re] of [
 }
 
 s('an unknown name is a usage error listing the named models', async () => {
-  await rejects(ensurePretrained('resnet9000', env(join(dir, 'cache-unknown'))), UsageError, [/resnet9000/, /vgg16, vgg19, inception_v3, resnet50, densenet121, tiny/], 'unknown');
+  await rejects(ensurePretrained('resnet9000', env(join(dir, 'cache-unknown'))), UsageError, [/resnet9000/, /vgg16, vgg19, inception_v3, resnet50, densenet121, densenet169, densenet201, tiny/], 'unknown');
 });
 
 s('CAMLIGHT_WEIGHTS_URL fetches the same file name from a mirror; the converted model predicts as the original', async () => {
