@@ -33,6 +33,8 @@ export interface PretrainedEntry {
   unverified?: string;
   /** Pair file layers with the model's by name, or by position (Keras's load_weights default). */
   match: 'name' | 'order';
+  /** File layer name → model layer name, where a file names a layer otherwise (pairing by name). */
+  renames?: Record<string, string>;
   preprocess: PreprocessName;
   inputSize: [number, number];
   camLayer: string;
@@ -81,6 +83,9 @@ async function readManifest(path: string): Promise<Manifest['entries']> {
       throw bad('give the file\'s "md5" or "sha256" (or, only where its publisher gives no hash, "unverified": "<why>")');
     }
     if (e.match !== 'name' && e.match !== 'order') throw bad('"match" must be "name" or "order"');
+    if (e.renames !== undefined && (typeof e.renames !== 'object' || e.renames === null || Object.values(e.renames).some((v) => typeof v !== 'string'))) {
+      throw bad('"renames" must map file layer names to model layer names, e.g. {"probs": "predictions"}');
+    }
     checkPreset(e.preprocess, `${path}: model "${name}": "preprocess"`);
     out.set(name, { ...e, dir: resolve(path, '..') });
   }
@@ -162,7 +167,7 @@ export async function ensurePretrained(name: string, env = process.env, what = '
       process.stderr.write(`camlight: warning: ${file} is not verified against a published hash (${entry.unverified}); its SHA-256 is ${sha256}, recorded in ${join(folder, 'camlight.json')}\n`);
     }
     // Every layer of the architecture is paired by name (or position) and shape-checked.
-    await loadH5Weights(model, bytes, { match: entry.match, name: h5 });
+    await loadH5Weights(model, bytes, { match: entry.match, name: h5, renames: entry.renames });
     const saved = await saveLayersModel(model, tmp);
     const cfg: Record<string, unknown> = {
       description: `${name}: ${entry.url} (converted by camlight)`,

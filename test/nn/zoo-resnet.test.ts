@@ -7,6 +7,10 @@ import * as assert from 'uvu/assert';
 import { resnet50 } from '../../src/nn/zoo/index.ts';
 import { gpu } from '../helpers.ts';
 import { agreeWithTfjs, total } from './zoo-helpers.ts';
+import { heWeights } from './he-weights.ts';
+import { modelWeightsH5, sameWeights } from './loader-fixtures.ts';
+import { loadH5Weights } from '../../src/nn/loaders/index.ts';
+import { pretrainedModels } from '../../src/cli/pretrained.ts';
 
 const s = suite('nn/zoo-resnet');
 s.before(async () => { await gpu(); });
@@ -42,6 +46,31 @@ s('ResNet50 at 32×32 predicts as tfjs-layers does on the same He-scaled weights
   const m = resnet50({ inputShape: [32, 32, 3], classes: 10 });
   await agreeWithTfjs(m, 2, 7, 1e-4, 'resnet50 probabilities');
   m.dispose();
+});
+
+// The file Keras's resnet.py downloads (keras-applications/resnet/, MD5 2cb95161…) was written by
+// keras-applications' resnet_common.py, which names every layer as resnet.py does except the
+// classifier: Dense(..., name='probs'), resnet.py's 'predictions'. The manifest's `renames` pairs it.
+s('a ResNet50 weights file whose classifier is "probs" loads by name through the manifest\'s renames; without them it fails naming the layer', async () => {
+  const entry = (await pretrainedModels({})).get('resnet50')!;
+  assert.equal(entry.renames, { probs: 'predictions' });
+  const src = resnet50({ inputShape: [32, 32, 3] });
+  src.setWeights(heWeights(src, 11));
+  const bytes = await modelWeightsH5(src, { predictions: 'probs' });
+  const want = await src.readWeights();
+  const m = resnet50({ inputShape: [32, 32, 3] });
+  await loadH5Weights(m, bytes, { match: entry.match, name: 'resnet50.h5', renames: entry.renames });
+  await sameWeights(m, want, 'renamed classifier');
+  // Control: by name alone, 'predictions' is missing from the file.
+  const bare = resnet50({ inputShape: [32, 32, 3] });
+  let msg = '';
+  try { await loadH5Weights(bare, bytes, { match: 'name', name: 'resnet50.h5' }); } catch (e) { msg = (e as Error).message; }
+  assert.match(msg, /no weights for layer 'predictions'/);
+  // A rename onto a name the file already has is refused rather than guessed.
+  let clash = '';
+  try { await loadH5Weights(bare, bytes, { match: 'name', name: 'resnet50.h5', renames: { probs: 'conv1_conv' } }); } catch (e) { clash = (e as Error).message; }
+  assert.match(clash, /cannot rename layer 'probs' to 'conv1_conv'/);
+  for (const x of [src, m, bare]) x.dispose();
 });
 
 s.run();

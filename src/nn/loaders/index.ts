@@ -74,10 +74,10 @@ export async function loadH5Model(input: H5Input, opts: { name?: string } = {}):
  *   const vgg = zoo.vgg19({ includeTop: true });
  *   await loadH5Weights(vgg, 'vgg19_weights_tf_dim_ordering_tf_kernels.h5');
  */
-export async function loadH5Weights<M extends Model>(model: M, input: H5Input, opts: { match?: 'name' | 'order'; name?: string } = {}): Promise<M> {
+export async function loadH5Weights<M extends Model>(model: M, input: H5Input, opts: { match?: 'name' | 'order'; name?: string; renames?: Record<string, string> } = {}): Promise<M> {
   const { bytes, where } = await readInput(input, opts.name);
   const h5 = await readH5(bytes, where);
-  const weights = finite(matchH5(model.weightList(), h5, where, opts.match ?? 'name'), where);
+  const weights = finite(matchH5(model.weightList(), h5, where, opts.match ?? 'name', opts.renames), where);
   try {
     model.setWeights(weights);
   } catch (e) {

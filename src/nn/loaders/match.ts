@@ -58,13 +58,22 @@ export function matchManifest(refs: WeightRef[], decoded: Map<string, HostWeight
  * Maps an .h5 file's weights onto the model's canonical names. `match: 'name'` pairs layers by
  * name (keras `load_weights(by_name=True)`), `'order'` by position among layers with weights
  * (keras `load_weights` default). Within a layer, weights pair by name when the names agree,
- * else by order (old files name them 'block1_conv1_W_1:0').
+ * else by order (old files name them 'block1_conv1_W_1:0'). `renames` maps a file layer name to the
+ * model's where the two differ for the same layer (a file from keras-applications calls ResNet's
+ * classifier 'probs', tf.keras's builder 'predictions'); names not in the file are ignored.
  * @example
  *   model.setWeights(matchH5(model.weightList(), await readH5(bytes, 'w.h5'), 'w.h5'));
  */
-export function matchH5(refs: WeightRef[], file: H5Contents, where: string, match: 'name' | 'order' = 'name'): Map<string, HostWeight> {
+export function matchH5(
+  refs: WeightRef[], file: H5Contents, where: string, match: 'name' | 'order' = 'name', renames: Record<string, string> = {},
+): Map<string, HostWeight> {
   const modelLayers = groupByLayer(refs);
-  const fileLayers = new Map(file.layers.map((l) => [l.name, l]));
+  const fileLayers = new Map(file.layers.map((l) => [renames[l.name] ?? l.name, l]));
+  for (const [from, to] of Object.entries(renames)) {
+    if (file.layers.some((l) => l.name === from) && file.layers.some((l) => l.name === to)) {
+      throw new ModelLoadError(`${where}: cannot rename layer '${from}' to '${to}': the file has a layer of each name`);
+    }
+  }
   const withWeights = file.layers.filter((l) => l.weights.length > 0);
   if (match === 'order' && withWeights.length !== modelLayers.length) {
     throw new ModelLoadError(
