@@ -5,3 +5,4 @@ export { inceptionV3 } from './inception-v3.ts';
 export { resnet50 } from './resnet.ts';
 export { fashionCnn } from './fashion-cnn.ts';
 export { type ApplicationOptions } from './keras-graph.ts';
+export { efficientnet, efficientnetB0, efficientnetB1, efficientnetB2, efficientnetB3, efficientnetB4, efficientnetB5, efficientnetB6, efficientnetB7, type EfficientNetOptions } from './efficientnet.ts';
