@@ -189,7 +189,8 @@ export async function writeFolder(dir: string, modelJson: unknown, files: Map<st
 
 export interface H5LayerSpec {
   name: string;
-  weights: { name: string; data: Float32Array; shape: number[] }[];
+  /** `int64`: written as int64 (Keras's Normalization keeps its `count` so), else float32. */
+  weights: { name: string; data: Float32Array; shape: number[]; int64?: boolean }[];
 }
 
 let h5Count = 0;
@@ -221,7 +222,8 @@ export async function kerasH5(layers: H5LayerSpec[], modelConfig?: unknown, libv
       const parts = w.name.split('/');
       let at = g;
       for (const p of parts.slice(0, -1)) at = (at.get(p) as InstanceType<typeof h5wasm.Group> | null) ?? at.create_group(p);
-      at.create_dataset({ name: parts[parts.length - 1]!, data: w.data, shape: w.shape, dtype: '<f' });
+      const data = w.int64 ? BigInt64Array.from(w.data, (v) => BigInt(Math.round(v))) : w.data;
+      at.create_dataset({ name: parts[parts.length - 1]!, data, shape: w.shape, dtype: w.int64 ? '<q' : '<f' });
     }
   }
   f.close();

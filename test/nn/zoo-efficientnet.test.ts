@@ -4,9 +4,13 @@
 // topology with the same seeded weights at 32×32 (the smallest input Keras allows).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { memoryFiles } from '../../src/io/files.ts';
+import { loadH5Weights, loadLayersModel, readH5, saveLayersModel } from '../../src/nn/loaders/index.ts';
 import { efficientnetB0, efficientnetB1, efficientnetB7 } from '../../src/nn/zoo/index.ts';
 import { gpu, tf } from '../helpers.ts';
+import { heWeights } from './he-weights.ts';
 import { tfl } from './keras-helpers.ts';
+import { input, kerasH5, predict, type H5LayerSpec } from './loader-fixtures.ts';
 import { agreeWithTfjs, total } from './zoo-helpers.ts';
 
 const s = suite('nn/zoo-efficientnet');
@@ -108,6 +112,41 @@ s('EfficientNetB0 at 32×32 predicts as tfjs-layers does on the same He-scaled w
   const m = efficientnetB0({ inputShape: [32, 32, 3], classes: 10, classifierActivation: 'linear' });
   await agreeWithTfjs(m, 2, 7, 1e-5, 'efficientnet_b0 logits', [0, 255]);
   m.dispose();
+});
+
+// The weight pairing of the named model, without the internet: a weights-only .h5 in the layout
+// Keras's save_weights gives efficientnetb0.h5 (every layer in layer_names, weightless ones with an
+// empty weight_names; '<layer>/<weight>:0' datasets; normalization/count an int64 scalar) loads
+// into the zoo model by layer name, predicts exactly as the model the weights came from, and
+// survives the TensorFlow.js-format round trip the named-model cache makes (count as float32).
+s('a Keras-layout weights-only efficientnetb0 .h5 (int64 count) pairs by name; the tfjs-format copy predicts the same', async () => {
+  const opts = { inputShape: [32, 32, 3] as [number, number, number], classes: 10, classifierActivation: 'linear' as const };
+  const src = efficientnetB0(opts);
+  const weights = heWeights(src, 5);
+  weights.set('normalization/count', { data: Float32Array.of(1_281_167), shape: [] });
+  src.setWeights(weights);
+  const layers: H5LayerSpec[] = src.layers.map((l) => ({ name: l.name, weights: [] }));
+  for (const w of src.weightList()) {
+    layers.find((l) => l.name === w.layer.name)!.weights.push({
+      name: `${w.name}:0`, data: weights.get(w.name)!.data, shape: w.shape, int64: w.weight === 'count',
+    });
+  }
+  const bytes = await kerasH5(layers);
+  const norm = (await readH5(bytes, 'efficientnetb0.h5')).layers.find((l) => l.name === 'normalization')!;
+  assert.equal(norm.weights.map((w) => [w.short, w.shape]), [['mean', [3]], ['variance', [3]], ['count', []]]);
+  assert.equal(Array.from(norm.weights[2]!.data), [1_281_167], 'int64 count read');
+
+  const m = await loadH5Weights(efficientnetB0(opts), bytes, { name: 'efficientnetb0.h5' });
+  const shape = [2, 32, 32, 3];
+  const x = input(shape, 9).map((v) => 127.5 + 127.5 * v);
+  const want = await predict(src, x, shape);
+  assert.equal(Array.from(await predict(m, x, shape)), Array.from(want), 'same weights, same logits');
+  const files = memoryFiles();
+  await saveLayersModel(m, files);
+  const back = await loadLayersModel({ source: files, path: 'model.json' });
+  assert.equal(Array.from(await back.getLayer('normalization').readWeight('count')), [1_281_167]);
+  assert.equal(Array.from(await predict(back, x, shape)), Array.from(want), 'tfjs-format copy');
+  for (const x of [src, m, back]) x.dispose();
 });
 
 s.run();
