@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { download } from '../io/node-download.ts';
 import { loadH5Weights, saveLayersModel } from '../nn/loaders/index.ts';
 import type { Model } from '../nn/model.ts';
-import { fashionCnn, inceptionV3, resnet50, vgg16, vgg19 } from '../nn/zoo/index.ts';
+import { efficientnetB0, fashionCnn, inceptionV3, resnet50, vgg16, vgg19 } from '../nn/zoo/index.ts';
 import { checkPreset, type PreprocessName } from '../cam/prepare.ts';
 import { UsageError } from './args.ts';
 import { Progress } from './progress.ts';
@@ -38,6 +38,7 @@ const ARCHS = {
   vgg19: () => vgg19(),
   inception_v3: () => inceptionV3(),
   resnet50: () => resnet50(),
+  efficientnet_b0: () => efficientnetB0(),
   fashion_cnn: () => fashionCnn(),
 } satisfies Record<string, () => Model>;
 
