@@ -106,6 +106,9 @@ s('Dropout with noise_shape [null, 1, 1, 1] drops whole images in training (drop
     if (v === 0) dropped++;
   }
   assert.ok(Math.abs(dropped / 400 - 0.25) < 0.06, `dropped ${dropped} of 400 images`);
+  // The input gradient is the same broadcast mask: 0 for a dropped image, 1/(1 − rate) for a kept one.
+  const res = valueAndGrad(() => ops.sumAll(m.run(x, { training: true, random: rng(5) }).output), [x]);
+  assert.equal(Array.from(await res.grads[0]!.data()), Array.from(y, (v) => v / 2));
 });
 
 s.run();

@@ -59,7 +59,11 @@ export interface EfficientNetScaling {
   blocksArgs?: readonly BlockArgs[];
 }
 
-/** Channels scaled by width and rounded to the divisor, never more than 10 % down (round_filters). */
+/**
+ * Channels scaled by width and rounded to the divisor, never more than 10 % down (round_filters).
+ * @example
+ *   roundFilters(32, 1.1); // 32·1.1 = 35.2 → 32 (B2's stem)
+ */
 export function roundFilters(filters: number, width: number, divisor = 8): number {
   const f = filters * width;
   let n = Math.max(divisor, Math.floor(Math.trunc(f + divisor / 2) / divisor) * divisor);
@@ -67,7 +71,11 @@ export function roundFilters(filters: number, width: number, divisor = 8): numbe
   return n;
 }
 
-/** Block repeats scaled by depth, rounded up (round_repeats). */
+/**
+ * Block repeats scaled by depth, rounded up (round_repeats).
+ * @example
+ *   roundRepeats(3, 1.1); // 4 (B1's stage 4)
+ */
 export const roundRepeats = (repeats: number, depth: number): number => Math.ceil(depth * repeats);
 
 /** imagenet_utils.correct_pad for a known size: ((k//2 − 1 + h%2, k//2), (k//2 − 1 + w%2, k//2)). */
