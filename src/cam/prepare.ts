@@ -235,7 +235,9 @@ export class CamlightConfigError extends Error {
   override name = 'CamlightConfigError';
 }
 
-const CONFIG_KEYS = ['preprocess', 'labels', 'inputSize', 'crop', 'description'];
+// 'source' and 'pinned' are written for named models (src/cli/pretrained.ts: the download's URL and
+// SHA-256, and the converted files' SHA-256s where no hash was published); informational here.
+const CONFIG_KEYS = ['preprocess', 'labels', 'inputSize', 'crop', 'description', 'source', 'pinned'];
 
 /**
  * Reads `camlight.json` beside the model file (`{ "preprocess": "caffe", "labels": [...] |

@@ -1,8 +1,10 @@
 // Pretrained models by name (`camlight cam --model vgg16`): weights/models.json lists each
-// model's official Keras weights file (URL, MD5 as keras.applications publishes it),
-// preprocessing, input size, CAM layer and labels. On first use the file is downloaded and
-// verified, loaded into the zoo architecture and converted once to the TensorFlow.js layers
-// format under the cache folder, with a camlight.json beside it; later runs read that folder.
+// model's official Keras weights file (URL, MD5 as keras.applications publishes it, or an
+// explicit "unverified" reason where Keras publishes none), preprocessing, input size, CAM layer
+// and labels. On first use the file is downloaded and verified, loaded into the zoo architecture
+// and converted once to the TensorFlow.js layers format under the cache folder, with a
+// camlight.json beside it (the download's SHA-256 among it); later runs read that folder.
+import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -10,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { download } from '../io/node-download.ts';
 import { loadH5Weights, saveLayersModel } from '../nn/loaders/index.ts';
 import type { Model } from '../nn/model.ts';
-import { efficientnetB0, fashionCnn, inceptionV3, resnet50, vgg16, vgg19 } from '../nn/zoo/index.ts';
+import { efficientnetB0, fashionCnn, inceptionV3, mobilenetV2, resnet50, vgg16, vgg19, xception } from '../nn/zoo/index.ts';
 import { checkPreset, type PreprocessName } from '../cam/prepare.ts';
 import { UsageError } from './args.ts';
 import { Progress } from './progress.ts';
@@ -23,6 +25,12 @@ export interface PretrainedEntry {
   /** MD5 (32 hex digits) or SHA-256 (64) of the file at `url`. */
   md5?: string;
   sha256?: string;
+  /**
+   * Instead of a hash, only where the file's publisher gives none: why (e.g. "keras.applications
+   * publishes no hash for this file"). The download is then announced as unverified, its SHA-256
+   * printed and recorded in camlight.json, and the converted files checked against it on each load.
+   */
+  unverified?: string;
   /** Pair file layers with the model's by name, or by position (Keras's load_weights default). */
   match: 'name' | 'order';
   preprocess: PreprocessName;
@@ -38,6 +46,8 @@ const ARCHS = {
   vgg19: () => vgg19(),
   inception_v3: () => inceptionV3(),
   resnet50: () => resnet50(),
+  mobilenet_v2: () => mobilenetV2(),
+  xception: () => xception(),
   efficientnet_b0: () => efficientnetB0(),
   fashion_cnn: () => fashionCnn(),
 } satisfies Record<string, () => Model>;
@@ -61,7 +71,13 @@ async function readManifest(path: string): Promise<Manifest['entries']> {
     const bad = (what: string) => new UsageError(`${path}: model "${name}": ${what}`);
     if (!(e.arch in ARCHS)) throw bad(`"arch" must be one of ${Object.keys(ARCHS).join(', ')}, got ${JSON.stringify(e.arch)}`);
     if (typeof e.url !== 'string') throw bad('"url" is missing');
-    if (!e.md5 && !e.sha256) throw bad('give the file\'s "md5" or "sha256"');
+    if (e.unverified !== undefined && (typeof e.unverified !== 'string' || !e.unverified.trim())) {
+      throw bad('"unverified" must say why the file has no published hash (a non-empty string)');
+    }
+    if ((e.md5 || e.sha256) && e.unverified) throw bad('give a hash ("md5" or "sha256") or "unverified", not both');
+    if (!e.md5 && !e.sha256 && !e.unverified) {
+      throw bad('give the file\'s "md5" or "sha256" (or, only where its publisher gives no hash, "unverified": "<why>")');
+    }
     if (e.match !== 'name' && e.match !== 'order') throw bad('"match" must be "name" or "order"');
     checkPreset(e.preprocess, `${path}: model "${name}": "preprocess"`);
     out.set(name, { ...e, dir: resolve(path, '..') });
@@ -115,7 +131,10 @@ export async function ensurePretrained(name: string, env = process.env, what = '
   const cache = cacheDir(env);
   const folder = join(cache, name);
   const modelJson = join(folder, 'model.json');
-  if (await exists(modelJson)) return { modelJson, entry };
+  if (await exists(modelJson)) {
+    if (entry.unverified) await checkPinned(folder);
+    return { modelJson, entry };
+  }
 
   const file = basename(new URL(entry.url).pathname);
   const mirror = env.CAMLIGHT_WEIGHTS_URL?.replace(/\/+$/, '');
@@ -134,13 +153,29 @@ export async function ensurePretrained(name: string, env = process.env, what = '
   const tmp = join(cache, `.${name}.${process.pid}.${Date.now()}.tmp`);
   const model = ARCHS[entry.arch]();
   try {
-    await loadH5Weights(model, h5, { match: entry.match, name: h5 });
-    await saveLayersModel(model, tmp);
+    // Hashed as read, so the SHA-256 recorded is that of the bytes converted.
+    const bytes = new Uint8Array(await readFile(h5));
+    const sha256 = sha256Hex(bytes);
+    if (entry.unverified) {
+      process.stderr.write(`camlight: warning: ${file} is not verified against a published hash (${entry.unverified}); its SHA-256 is ${sha256}, recorded in ${join(folder, 'camlight.json')}\n`);
+    }
+    // Every layer of the architecture is paired by name (or position) and shape-checked.
+    await loadH5Weights(model, bytes, { match: entry.match, name: h5 });
+    const saved = await saveLayersModel(model, tmp);
     const cfg: Record<string, unknown> = {
       description: `${name}: ${entry.url} (converted by camlight)`,
       preprocess: entry.preprocess,
       inputSize: entry.inputSize,
+      source: entry.unverified
+        ? { url, sha256, verified: false, unverified: entry.unverified }
+        : { url, sha256, verified: entry.sha256 ? 'sha256' : 'md5' },
     };
+    // Trust on first use: with no published hash, the converted files are pinned and checked on each load.
+    if (entry.unverified) {
+      const pinned: Record<string, string> = {};
+      for (const f of saved.files) pinned[f] = sha256Hex(await readFile(join(tmp, f)));
+      cfg.pinned = pinned;
+    }
     if (entry.labels) {
       await copyFile(join(entry.dir, entry.labels), join(tmp, 'labels.txt'));
       cfg.labels = 'labels.txt';
@@ -159,6 +194,32 @@ export async function ensurePretrained(name: string, env = process.env, what = '
   // The converted folder holds the same weights; the .h5 is no longer needed.
   await rm(h5, { force: true });
   return { modelJson, entry };
+}
+
+const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * For a model converted from an unverified download: its files must still be those camlight
+ * wrote (camlight.json's `pinned` SHA-256s); a changed or missing file is an error naming it.
+ */
+async function checkPinned(folder: string): Promise<void> {
+  const cfgPath = join(folder, 'camlight.json');
+  const again = `delete ${folder} to download and convert the model again`;
+  let pinned: Record<string, string> | undefined;
+  try {
+    pinned = (JSON.parse(await readFile(cfgPath, 'utf8')) as { pinned?: Record<string, string> }).pinned;
+  } catch (e) {
+    throw new UsageError(`${cfgPath}: cannot read it (${(e as Error).message}); ${again}`);
+  }
+  if (!pinned || typeof pinned !== 'object' || !Object.keys(pinned).length) {
+    throw new UsageError(`${cfgPath} holds no "pinned" SHA-256s for the files of this model, whose download had no published hash; ${again}`);
+  }
+  for (const [f, want] of Object.entries(pinned)) {
+    const got = await readFile(join(folder, f)).then(sha256Hex, () => 'missing');
+    if (got !== want) {
+      throw new UsageError(`${join(folder, f)} changed since camlight converted it (SHA-256 ${got}, recorded ${want} in ${cfgPath}); ${again}`);
+    }
+  }
 }
 
 /**

@@ -132,13 +132,15 @@ s('the cache folder: CAMLIGHT_CACHE, else $XDG_CACHE_HOME/camlight, else ~/.cach
   assert.ok(cacheDir({}).endsWith('/.cache/camlight'));
 });
 
-s('the committed manifest names vgg16, vgg19, inception_v3, resnet50 and efficientnet_b0 with Keras hashes, presets and CAM layers', async () => {
+s('the committed manifest names vgg16, vgg19, inception_v3, resnet50, mobilenet_v2, xception and efficientnet_b0 with Keras hashes, presets and CAM layers', async () => {
   const m = await pretrainedModels({});
-  assert.equal([...m.keys()], ['vgg16', 'vgg19', 'inception_v3', 'resnet50', 'efficientnet_b0']);
+  assert.equal([...m.keys()], ['vgg16', 'vgg19', 'inception_v3', 'resnet50', 'mobilenet_v2', 'xception', 'efficientnet_b0']);
   for (const e of m.values()) {
     // EfficientNet's files sit under storage.googleapis.com/keras-applications/ (no tensorflow/), as efficientnet.py says.
     assert.match(e.url, /^https:\/\/storage\.googleapis\.com\/(tensorflow\/)?keras-applications\//);
-    assert.match(e.md5!, /^[0-9a-f]{32}$/);
+    // A published MD5, or (mobilenet_v2 only) the explicit statement that Keras publishes none.
+    if (e.unverified) assert.match(e.unverified, /publishes no hash/);
+    else assert.match(e.md5!, /^[0-9a-f]{32}$/);
     const labels = readFileSync(join(e.dir, e.labels!), 'utf8').trim().split('\n');
     assert.is(labels.length, 1000);
   }
@@ -149,6 +151,21 @@ s('the committed manifest names vgg16, vgg19, inception_v3, resnet50 and efficie
   assert.equal([r.url, r.md5, r.preprocess, r.inputSize, r.camLayer], [
     'https://storage.googleapis.com/tensorflow/keras-applications/resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5',
     '2cb95161c43110f7111970584f804107', 'caffe', [224, 224], 'conv5_block3_out',
+  ]);
+  // keras/src/applications/mobilenet_v2.py: BASE_WEIGHT_PATH + 'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_'
+  // f'{float(alpha)}_{rows}.h5', fetched by get_file(model_name, weight_path, cache_subdir="models") with no
+  // file_hash, so there is no hash to give; preprocess_input is mode="tf".
+  const mn = m.get('mobilenet_v2')!;
+  assert.equal([mn.url, mn.md5, mn.sha256, mn.preprocess, mn.inputSize, mn.camLayer, mn.match], [
+    'https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5',
+    undefined, undefined, 'tf', [224, 224], 'out_relu', 'name',
+  ]);
+  // keras/src/applications/xception.py: WEIGHTS_PATH, file_hash="0a58e3b7378bc2990ea3b43d5981f1f6", preprocess_input mode="tf";
+  // paired by position: the file's layer names are Keras 1's (keras-team/keras#9683).
+  const xc = m.get('xception')!;
+  assert.equal([xc.url, xc.md5, xc.match, xc.preprocess, xc.inputSize, xc.camLayer], [
+    'https://storage.googleapis.com/tensorflow/keras-applications/xception/xception_weights_tf_dim_ordering_tf_kernels.h5',
+    '0a58e3b7378bc2990ea3b43d5981f1f6', 'order', 'tf', [299, 299], 'block14_sepconv2_act',
   ]);
   // keras/src/applications/efficientnet.py: BASE_WEIGHTS_PATH ("https://storage.googleapis.com/keras-applications/")
   // + 'efficientnetb0' + '.h5', WEIGHTS_HASHES['b0'][0] (32 hex: an MD5, get_file's 'auto'); preprocess_input is a
@@ -174,7 +191,7 @@ for (const [name, re] of [
 }
 
 s('an unknown name is a usage error listing the named models', async () => {
-  await rejects(ensurePretrained('resnet9000', env(join(dir, 'cache-unknown'))), UsageError, [/resnet9000/, /vgg16, vgg19, inception_v3, resnet50, efficientnet_b0, tiny/], 'unknown');
+  await rejects(ensurePretrained('resnet9000', env(join(dir, 'cache-unknown'))), UsageError, [/resnet9000/, /vgg16, vgg19, inception_v3, resnet50, mobilenet_v2, xception, efficientnet_b0, tiny/], 'unknown');
 });
 
 s('CAMLIGHT_WEIGHTS_URL fetches the same file name from a mirror; the converted model predicts as the original', async () => {

@@ -20,6 +20,7 @@ import { dense, matmul } from '../../src/kernels/matmul.ts';
 import { ACTIVATIONS, type Activation } from '../../src/kernels/program.ts';
 import { upload, type Tensor } from '../../src/tensor/tensor.ts';
 import { assertClose, gpu, randn } from '../helpers.ts';
+import { hostAct, hostConv as host } from './gemm-host.ts';
 
 const s = suite('kernels/gemm-tiled');
 let rt: Runtime; // adapterClass 'gpu' on lavapipe
@@ -33,7 +34,6 @@ s.before(async () => {
 });
 s.after(() => { rt.device.destroy(); });
 
-type P4 = [number, number, number, number];
 type Opts = Omit<Conv2dOptions, 'bias' | 'activation'>;
 const size = (sh: readonly number[]) => sh.reduce((a, b) => a * b, 1);
 let seed = 7;
@@ -41,36 +41,6 @@ let seed = 7;
 function close(got: Float32Array, want: Float64Array, what: string) {
   const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   assertClose(got, want, { rtol: 1e-4, atol: 1e-4 * Math.max(scale, 1e-3), what });
-}
-
-const hostAct: Record<Activation, (v: number) => number> = {
-  linear: (v) => v, relu: (v) => Math.max(v, 0), relu6: (v) => Math.min(Math.max(v, 0), 6),
-  sigmoid: (v) => 1 / (1 + Math.exp(-v)), tanh: (v) => Math.tanh(v),
-};
-
-/** Float64 host conv forward and both gradients (groups = 1) for dy. */
-function host(xd: Float32Array, xs: number[], wd: Float32Array, ws: number[], o: Opts, dyd?: Float32Array) {
-  const g = conv2dOutputShape(xs, ws, o);
-  const [n, h, w, c] = xs as P4;
-  const [kh, kw, , k] = ws as P4;
-  const [, oh, ow] = g.outShape;
-  const y = new Float64Array(n * oh * ow * k), dx = new Float64Array(size(xs)), dw = new Float64Array(size(ws));
-  for (let b = 0; b < n; b++) for (let p = 0; p < oh; p++) for (let q = 0; q < ow; q++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
-    const ih = p * g.strides[0] - g.pads.top + i * g.dilations[0], iw = q * g.strides[1] - g.pads.left + j * g.dilations[1];
-    if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
-    const yo = ((b * oh + p) * ow + q) * k, xo = ((b * h + ih) * w + iw) * c, wo = (i * kw + j) * c * k;
-    for (let ci = 0; ci < c; ci++) {
-      for (let ko = 0; ko < k; ko++) {
-        const xv = xd[xo + ci]!, wv = wd[wo + ci * k + ko]!;
-        y[yo + ko] = y[yo + ko]! + xv * wv;
-        if (dyd) {
-          dx[xo + ci] = dx[xo + ci]! + dyd[yo + ko]! * wv;
-          dw[wo + ci * k + ko] = dw[wo + ci * k + ko]! + xv * dyd[yo + ko]!;
-        }
-      }
-    }
-  }
-  return { y, dx, dw, outShape: g.outShape };
 }
 
 interface ConvCase { xs: number[]; ws: number[]; o: Opts }

@@ -24,7 +24,7 @@ export function heWeights(m: Model, seed: number): Map<string, { data: Float32Ar
     const n = shape.reduce((a, b) => a * b, 1);
     const name = w.name;
     let data: Float32Array;
-    // fan_in: kh·kw·C_in for a kernel (kh, kw, C_in, C_out); kh·kw for a depthwise (kh, kw, C, multiplier) one.
+    // A depthwise kernel (KH, KW, C, M) sees only its KH·KW window of one channel: that is its fan-in.
     const fanIn = /depthwise_kernel$/.test(name) ? shape[0]! * shape[1]! : n / shape[shape.length - 1]!;
     if (/kernel$/.test(name)) data = normal(n, seed + i, Math.sqrt((name.startsWith(`${last}/`) ? 1 : 2) / fanIn));
     else if (/gamma$/.test(name)) data = randn(n, seed + i, 0.6, 1.4);

@@ -1,7 +1,7 @@
 // Shared by the zoo tests: a model's parameter total, and its predictions against tfjs-layers
 // running the same topology with the same seeded, input-dependent weights (with controls).
 import * as assert from 'uvu/assert';
-import type { Model } from '../../src/nn/model.ts';
+import type { Model, WeightValue } from '../../src/nn/model.ts';
 import { upload } from '../../src/tensor/tensor.ts';
 import { assertClose, randn, tf } from '../helpers.ts';
 import { heWeights } from './he-weights.ts';
@@ -15,11 +15,14 @@ export const total = (m: Model) => {
 /**
  * Runs the model's own topology in tfjs-layers with the same input-dependent weights and compares
  * outputs (atol), with the control that the reference output varies between images and away from
- * uniform by more than `control`·atol. `logits`: the model has a linear classifier. `range`: the
- * inputs' uniform range (default [0, 1]; EfficientNet, which rescales pixels itself, takes [0, 255]).
+ * uniform by more than `control`·atol. `logits`: the model has a linear classifier. `weights`:
+ * others than heWeights' (e.g. with batch-norm statistics measured on data). `range`: the inputs'
+ * uniform range (default [0, 1]; EfficientNet, which rescales pixels itself, takes [0, 255]).
  */
-export async function agreeWithTfjs(m: Model, batch: number, seed: number, atol: number, what: string, range: [number, number] = [0, 1]): Promise<void> {
-  m.setWeights(heWeights(m, seed));
+export async function agreeWithTfjs(
+  m: Model, batch: number, seed: number, atol: number, what: string, weights: Map<string, WeightValue> = heWeights(m, seed), range: [number, number] = [0, 1],
+): Promise<void> {
+  m.setWeights(weights);
   const tm = await tfl.models.modelFromJSON({ modelTopology: JSON.parse(JSON.stringify(m.toKerasConfig())) });
   assert.is(tm.countParams(), total(m), 'tfjs counts the same parameters');
   // tfjs orders layers by depth as Keras does; the zoo writes them in creation order.
