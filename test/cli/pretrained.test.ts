@@ -132,9 +132,9 @@ s('the cache folder: CAMLIGHT_CACHE, else $XDG_CACHE_HOME/camlight, else ~/.cach
   assert.ok(cacheDir({}).endsWith('/.cache/camlight'));
 });
 
-s('the committed manifest names vgg16, vgg19, inception_v3, resnet50, mobilenet_v2, xception and efficientnet_b0 with Keras hashes, presets and CAM layers', async () => {
+s('the committed manifest names vgg16, vgg19, inception_v3, resnet50, mobilenet_v2, xception, densenet121/169/201 and efficientnet_b0 with Keras hashes, presets and CAM layers', async () => {
   const m = await pretrainedModels({});
-  assert.equal([...m.keys()], ['vgg16', 'vgg19', 'inception_v3', 'resnet50', 'mobilenet_v2', 'xception', 'efficientnet_b0']);
+  assert.equal([...m.keys()], ['vgg16', 'vgg19', 'inception_v3', 'resnet50', 'mobilenet_v2', 'xception', 'densenet121', 'densenet169', 'densenet201', 'efficientnet_b0']);
   for (const e of m.values()) {
     // EfficientNet's files sit under storage.googleapis.com/keras-applications/ (no tensorflow/), as efficientnet.py says.
     assert.match(e.url, /^https:\/\/storage\.googleapis\.com\/(tensorflow\/)?keras-applications\//);
@@ -167,6 +167,21 @@ s('the committed manifest names vgg16, vgg19, inception_v3, resnet50, mobilenet_
     'https://storage.googleapis.com/tensorflow/keras-applications/xception/xception_weights_tf_dim_ordering_tf_kernels.h5',
     '0a58e3b7378bc2990ea3b43d5981f1f6', 'order', 'tf', [299, 299], 'block14_sepconv2_act',
   ]);
+  // keras/src/applications/densenet.py: DENSENET121_WEIGHT_PATH = BASE_WEIGHTS_PATH + 'densenet121_weights_tf_dim_ordering_tf_kernels.h5',
+  // get_file(..., file_hash='9d60b8095a5708f2dcce2bca79d332c7'); preprocess_input(mode='torch'). By position:
+  // the file's classifier is 'fc1000' (keras-applications' name), the model's 'predictions'.
+  const d = m.get('densenet121')!;
+  assert.equal([d.arch, d.url, d.md5, d.match, d.preprocess, d.inputSize, d.camLayer], [
+    'densenet121', 'https://storage.googleapis.com/tensorflow/keras-applications/densenet/densenet121_weights_tf_dim_ordering_tf_kernels.h5',
+    '9d60b8095a5708f2dcce2bca79d332c7', 'order', 'torch', [224, 224], 'relu',
+  ]);
+  // Same file, DENSENET169_WEIGHT_PATH / DENSENET201_WEIGHT_PATH and their get_file file_hash.
+  for (const [name, md5] of [['densenet169', 'd699b8f76981ab1b30698df4c175e90b'], ['densenet201', '1ceb130c1ea1b78c3bf6114dbdfd8807']] as const) {
+    const e = m.get(name)!;
+    assert.equal([e.arch, e.url, e.md5, e.match, e.preprocess, e.camLayer], [
+      name, `https://storage.googleapis.com/tensorflow/keras-applications/densenet/${name}_weights_tf_dim_ordering_tf_kernels.h5`, md5, 'order', 'torch', 'relu',
+    ]);
+  }
   // keras/src/applications/efficientnet.py: BASE_WEIGHTS_PATH ("https://storage.googleapis.com/keras-applications/")
   // + 'efficientnetb0' + '.h5', WEIGHTS_HASHES['b0'][0] (32 hex: an MD5, get_file's 'auto'); preprocess_input is a
   // pass-through (the model rescales 0–255 pixels itself), hence 'none'.
@@ -191,7 +206,7 @@ for (const [name, re] of [
 }
 
 s('an unknown name is a usage error listing the named models', async () => {
-  await rejects(ensurePretrained('resnet9000', env(join(dir, 'cache-unknown'))), UsageError, [/resnet9000/, /vgg16, vgg19, inception_v3, resnet50, mobilenet_v2, xception, efficientnet_b0, tiny/], 'unknown');
+  await rejects(ensurePretrained('resnet9000', env(join(dir, 'cache-unknown'))), UsageError, [/resnet9000/, /vgg16, vgg19, inception_v3, resnet50, mobilenet_v2, xception, densenet121, densenet169, densenet201, efficientnet_b0, tiny/], 'unknown');
 });
 
 s('CAMLIGHT_WEIGHTS_URL fetches the same file name from a mirror; the converted model predicts as the original', async () => {

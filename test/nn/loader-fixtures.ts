@@ -214,16 +214,18 @@ export async function kerasH5(layers: H5LayerSpec[], modelConfig?: unknown, libv
   root.create_attribute('layer_names', ...strs(layers.map((l) => l.name)));
   root.create_attribute('keras_version', '2.15.0');
   root.create_attribute('backend', 'tensorflow');
+  // h5py creates the groups on a path as needed: a layer named 'conv1/conv' (tf.keras's DenseNet)
+  // is the group conv1 → conv.
+  type Group = InstanceType<typeof h5wasm.Group>;
+  const groupAt = (from: Group, path: string[]): Group => path.reduce((at, p) => (at.get(p) as Group | null) ?? at.create_group(p), from);
   for (const l of layers) {
-    const g = root.create_group(l.name);
+    const g = groupAt(root, l.name.split('/'));
     if (l.weights.length) g.create_attribute('weight_names', ...strs(l.weights.map((w) => w.name)));
     else g.create_attribute('weight_names', new Float32Array(0), [0], '<f');
     for (const w of l.weights) {
       const parts = w.name.split('/');
-      let at = g;
-      for (const p of parts.slice(0, -1)) at = (at.get(p) as InstanceType<typeof h5wasm.Group> | null) ?? at.create_group(p);
       const data = w.int64 ? BigInt64Array.from(w.data, (v) => BigInt(Math.round(v))) : w.data;
-      at.create_dataset({ name: parts[parts.length - 1]!, data, shape: w.shape, dtype: w.int64 ? '<q' : '<f' });
+      groupAt(g, parts.slice(0, -1)).create_dataset({ name: parts[parts.length - 1]!, data, shape: w.shape, dtype: w.int64 ? '<q' : '<f' });
     }
   }
   f.close();
@@ -291,4 +293,30 @@ export async function withWeights(model: tfl.LayersModel, weights: Map<string, F
   const copy = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: a.modelTopology as object, weightSpecs: a.weightSpecs as tf.io.WeightsManifestEntry[], weightData: a.weightData }));
   copy.setWeights(copy.weights.map((w) => tf.tensor(weights.get(w.originalName)!, w.shape as number[])));
   return copy;
+}
+
+/**
+ * A weights-only .h5 of a camlight model laid out as Keras's save_weights writes one: every
+ * layer listed in layer_names, one group per layer (a layer named 'conv1/conv' is the group
+ * conv1 → conv), datasets at '<layer>/<layer>/<weight>:0'. `rename` gives some layers another
+ * name in the file (e.g. an older Keras's name for the classifier).
+ */
+export async function modelWeightsH5(m: Model, rename: Record<string, string> = {}): Promise<Uint8Array> {
+  const layers = new Map<string, H5LayerSpec>(m.layers.map((l) => [l.name, { name: rename[l.name] ?? l.name, weights: [] }]));
+  for (const [name, w] of await m.readWeights()) {
+    const layer = name.slice(0, name.lastIndexOf('/'));
+    const file = rename[layer] ?? layer;
+    layers.get(layer)!.weights.push({ name: `${file}/${name.slice(layer.length + 1)}:0`, data: w.data, shape: w.shape });
+  }
+  return kerasH5([...layers.values()]);
+}
+
+/** Every weight of `got` equals the one of the same name in `want` (names, shapes and values). */
+export async function sameWeights(got: Model, want: Map<string, { data: Float32Array; shape: number[] }>, what: string): Promise<void> {
+  const g = await got.readWeights();
+  assert.equal([...g.keys()], [...want.keys()], `${what}: weight names`);
+  for (const [k, w] of want) {
+    assert.equal(g.get(k)!.shape, w.shape, `${what}: ${k} shape`);
+    assert.ok(g.get(k)!.data.every((v, i) => v === w.data[i]), `${what}: ${k} differs from the file's`);
+  }
 }

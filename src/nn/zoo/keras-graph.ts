@@ -10,6 +10,7 @@ const BASE: Record<string, string> = {
   Conv2D: 'conv2d', BatchNormalization: 'batch_normalization', Activation: 'activation', MaxPooling2D: 'max_pooling2d',
   AveragePooling2D: 'average_pooling2d', Concatenate: 'concatenate', GlobalAveragePooling2D: 'global_average_pooling2d',
   GlobalMaxPooling2D: 'global_max_pooling2d', Dense: 'dense', Flatten: 'flatten', Dropout: 'dropout',
+  ZeroPadding2D: 'zero_padding2d',
 };
 
 /** A functional Keras graph under construction; tensors are named by the layer producing them. */
