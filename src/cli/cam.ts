@@ -25,7 +25,7 @@ import { assignShard, parseShard, type ShardRecord } from './shard.ts';
 export const CAM_USAGE = `usage: camlight cam <images or folders…> --model <model.json|model.h5> [options]
 
   --model FILE|NAME    a TensorFlow.js layers model (model.json + shards) or a Keras .h5 model, or a
-                       pretrained model by name: vgg16 | vgg19 | inception_v3 | resnet50 | mobilenet_v2 | xception | densenet121 | densenet169 | densenet201 (downloaded once; see weights/README.md)
+                       pretrained model by name: vgg16 | vgg19 | inception_v3 | resnet50 | mobilenet_v2 | xception | densenet121 | densenet169 | densenet201 | efficientnet_b0 (downloaded once; see weights/README.md)
   --method NAME        ${METHOD_NAMES.join(' | ')} (default gradcam)
   --methods A,B,…      several methods side by side in the gallery (overlays NAME.METHOD.cam.png past the first)
   --metrics            per image and method: deletion/insertion AUCs, the randomisation figure and the

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { download } from '../io/node-download.ts';
 import { loadH5Weights, saveLayersModel } from '../nn/loaders/index.ts';
 import type { Model } from '../nn/model.ts';
-import { densenet121, densenet169, densenet201, fashionCnn, inceptionV3, mobilenetV2, resnet50, vgg16, vgg19, xception } from '../nn/zoo/index.ts';
+import { densenet121, densenet169, densenet201, efficientnetB0, fashionCnn, inceptionV3, mobilenetV2, resnet50, vgg16, vgg19, xception } from '../nn/zoo/index.ts';
 import { checkPreset, type PreprocessName } from '../cam/prepare.ts';
 import { UsageError } from './args.ts';
 import { Progress } from './progress.ts';
@@ -53,6 +53,7 @@ const ARCHS = {
   densenet121: () => densenet121(),
   densenet169: () => densenet169(),
   densenet201: () => densenet201(),
+  efficientnet_b0: () => efficientnetB0(),
   fashion_cnn: () => fashionCnn(),
 } satisfies Record<string, () => Model>;
 

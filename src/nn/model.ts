@@ -288,7 +288,7 @@ export class Model {
         const fanIn = receptive * e.shape[e.shape.length - 2]!, fanOut = receptive * e.shape[e.shape.length - 1]!;
         const limit = Math.sqrt(6 / (fanIn + fanOut));
         for (let i = 0; i < size; i++) data[i] = (2 * r() - 1) * limit;
-      } else if (e.weight === 'gamma' || e.weight === 'moving_variance') data.fill(1);
+      } else if (e.weight === 'gamma' || e.weight === 'moving_variance' || e.weight === 'variance') data.fill(1); // Normalization's variance: ones, as Keras
       (e.layer as StoredLayer).setWeight(e.weight, data, e.shape);
     }
     this.invalidateFolds();

@@ -132,11 +132,12 @@ s('the cache folder: CAMLIGHT_CACHE, else $XDG_CACHE_HOME/camlight, else ~/.cach
   assert.ok(cacheDir({}).endsWith('/.cache/camlight'));
 });
 
-s('the committed manifest names vgg16, vgg19, inception_v3, resnet50, mobilenet_v2, xception and densenet121/169/201 with Keras hashes, presets and CAM layers', async () => {
+s('the committed manifest names vgg16, vgg19, inception_v3, resnet50, mobilenet_v2, xception, densenet121/169/201 and efficientnet_b0 with Keras hashes, presets and CAM layers', async () => {
   const m = await pretrainedModels({});
-  assert.equal([...m.keys()], ['vgg16', 'vgg19', 'inception_v3', 'resnet50', 'mobilenet_v2', 'xception', 'densenet121', 'densenet169', 'densenet201']);
+  assert.equal([...m.keys()], ['vgg16', 'vgg19', 'inception_v3', 'resnet50', 'mobilenet_v2', 'xception', 'densenet121', 'densenet169', 'densenet201', 'efficientnet_b0']);
   for (const e of m.values()) {
-    assert.match(e.url, /^https:\/\/storage\.googleapis\.com\/tensorflow\/keras-applications\//);
+    // EfficientNet's files sit under storage.googleapis.com/keras-applications/ (no tensorflow/), as efficientnet.py says.
+    assert.match(e.url, /^https:\/\/storage\.googleapis\.com\/(tensorflow\/)?keras-applications\//);
     // A published MD5, or (mobilenet_v2 only) the explicit statement that Keras publishes none.
     if (e.unverified) assert.match(e.unverified, /publishes no hash/);
     else assert.match(e.md5!, /^[0-9a-f]{32}$/);
@@ -181,6 +182,14 @@ s('the committed manifest names vgg16, vgg19, inception_v3, resnet50, mobilenet_
       name, `https://storage.googleapis.com/tensorflow/keras-applications/densenet/${name}_weights_tf_dim_ordering_tf_kernels.h5`, md5, 'order', 'torch', 'relu',
     ]);
   }
+  // keras/src/applications/efficientnet.py: BASE_WEIGHTS_PATH ("https://storage.googleapis.com/keras-applications/")
+  // + 'efficientnetb0' + '.h5', WEIGHTS_HASHES['b0'][0] (32 hex: an MD5, get_file's 'auto'); preprocess_input is a
+  // pass-through (the model rescales 0–255 pixels itself), hence 'none'.
+  const b0 = m.get('efficientnet_b0')!;
+  assert.equal([b0.url, b0.md5, b0.sha256, b0.match, b0.preprocess, b0.inputSize, b0.camLayer], [
+    'https://storage.googleapis.com/keras-applications/efficientnetb0.h5',
+    '902e53a9f72be733fc0bcb005b3ebbac', undefined, 'name', 'none', [224, 224], 'top_activation',
+  ]);
 });
 
 for (const [name, re] of [
@@ -197,7 +206,7 @@ for (const [name, re] of [
 }
 
 s('an unknown name is a usage error listing the named models', async () => {
-  await rejects(ensurePretrained('resnet9000', env(join(dir, 'cache-unknown'))), UsageError, [/resnet9000/, /vgg16, vgg19, inception_v3, resnet50, mobilenet_v2, xception, densenet121, densenet169, densenet201, tiny/], 'unknown');
+  await rejects(ensurePretrained('resnet9000', env(join(dir, 'cache-unknown'))), UsageError, [/resnet9000/, /vgg16, vgg19, inception_v3, resnet50, mobilenet_v2, xception, densenet121, densenet169, densenet201, efficientnet_b0, tiny/], 'unknown');
 });
 
 s('CAMLIGHT_WEIGHTS_URL fetches the same file name from a mirror; the converted model predicts as the original', async () => {

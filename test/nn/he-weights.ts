@@ -14,7 +14,7 @@ function normal(n: number, seed: number, sigma: number): Float32Array {
 /**
  * Input-dependent weights, by weight name: kernels N(0, 2/fan_in) (He et al. 2015; the last
  * Dense N(0, 1/fan_in) so the softmax does not saturate), biases and β N(0, 0.1²), γ U(0.6, 1.4),
- * moving means N(0, 0.1²), moving variances U(0.5, 1.5).
+ * moving means N(0, 0.1²), moving variances (and Normalization's variances) U(0.5, 1.5).
  */
 export function heWeights(m: Model, seed: number): Map<string, { data: Float32Array; shape: number[] }> {
   const out = new Map<string, { data: Float32Array; shape: number[] }>();
@@ -28,7 +28,7 @@ export function heWeights(m: Model, seed: number): Map<string, { data: Float32Ar
     const fanIn = /depthwise_kernel$/.test(name) ? shape[0]! * shape[1]! : n / shape[shape.length - 1]!;
     if (/kernel$/.test(name)) data = normal(n, seed + i, Math.sqrt((name.startsWith(`${last}/`) ? 1 : 2) / fanIn));
     else if (/gamma$/.test(name)) data = randn(n, seed + i, 0.6, 1.4);
-    else if (/moving_variance$/.test(name)) data = randn(n, seed + i, 0.5, 1.5);
+    else if (/(moving_)?variance$/.test(name)) data = randn(n, seed + i, 0.5, 1.5);
     else data = normal(n, seed + i, 0.1); // bias, beta, moving_mean
     out.set(name, { data, shape });
   });

@@ -189,7 +189,8 @@ export async function writeFolder(dir: string, modelJson: unknown, files: Map<st
 
 export interface H5LayerSpec {
   name: string;
-  weights: { name: string; data: Float32Array; shape: number[] }[];
+  /** `int64`: written as int64 (Keras's Normalization keeps its `count` so), else float32. */
+  weights: { name: string; data: Float32Array; shape: number[]; int64?: boolean }[];
 }
 
 let h5Count = 0;
@@ -223,7 +224,8 @@ export async function kerasH5(layers: H5LayerSpec[], modelConfig?: unknown, libv
     else g.create_attribute('weight_names', new Float32Array(0), [0], '<f');
     for (const w of l.weights) {
       const parts = w.name.split('/');
-      groupAt(g, parts.slice(0, -1)).create_dataset({ name: parts[parts.length - 1]!, data: w.data, shape: w.shape, dtype: '<f' });
+      const data = w.int64 ? BigInt64Array.from(w.data, (v) => BigInt(Math.round(v))) : w.data;
+      groupAt(g, parts.slice(0, -1)).create_dataset({ name: parts[parts.length - 1]!, data, shape: w.shape, dtype: w.int64 ? '<q' : '<f' });
     }
   }
   f.close();

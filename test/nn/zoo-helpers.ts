@@ -16,9 +16,12 @@ export const total = (m: Model) => {
  * Runs the model's own topology in tfjs-layers with the same input-dependent weights and compares
  * outputs (atol), with the control that the reference output varies between images and away from
  * uniform by more than `control`·atol. `logits`: the model has a linear classifier. `weights`:
- * others than heWeights' (e.g. with batch-norm statistics measured on data).
+ * others than heWeights' (e.g. with batch-norm statistics measured on data). `range`: the inputs'
+ * uniform range (default [0, 1]; EfficientNet, which rescales pixels itself, takes [0, 255]).
  */
-export async function agreeWithTfjs(m: Model, batch: number, seed: number, atol: number, what: string, weights: Map<string, WeightValue> = heWeights(m, seed)): Promise<void> {
+export async function agreeWithTfjs(
+  m: Model, batch: number, seed: number, atol: number, what: string, weights: Map<string, WeightValue> = heWeights(m, seed), range: [number, number] = [0, 1],
+): Promise<void> {
   m.setWeights(weights);
   const tm = await tfl.models.modelFromJSON({ modelTopology: JSON.parse(JSON.stringify(m.toKerasConfig())) });
   assert.is(tm.countParams(), total(m), 'tfjs counts the same parameters');
@@ -27,7 +30,7 @@ export async function agreeWithTfjs(m: Model, batch: number, seed: number, atol:
   const w = await m.readWeights();
   tm.setWeights(tm.weights.map((v) => tf.tensor(w.get(v.originalName)!.data, v.shape as number[])));
   const shape = [batch, ...(m.inputShape.slice(1) as number[])];
-  const x = randn(shape.reduce((a, b) => a * b, 1), seed + 1, 0, 1);
+  const x = randn(shape.reduce((a, b) => a * b, 1), seed + 1, range[0], range[1]);
   const want = (tm.predict(tf.tensor(x, shape)) as tf.Tensor).dataSync() as Float32Array;
   const got = await m.predict(upload(x, shape)).data();
   // Control: a constant output (the batch mean for every image, or uniform 1/k) misses the reference by ≫ atol.

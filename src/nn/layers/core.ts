@@ -163,29 +163,46 @@ export class Reshape extends Weightless {
   }
 }
 
-/** Keras Rescaling: x·scale + offset (scalars). */
+/**
+ * Keras Rescaling: x·scale + offset, each a scalar or one value per channel (a list of C numbers,
+ * broadcast over the last axis as Keras does; EfficientNet's ImageNet stem divides by √stddev per
+ * channel this way).
+ */
 export class Rescaling extends Weightless {
   readonly className = 'Rescaling';
-  readonly scale: number;
-  readonly offset: number;
+  /** A number, or per-channel values (length C > 1). */
+  readonly scale: number | Float32Array;
+  readonly offset: number | Float32Array;
   constructor(config: LayerConfig) {
     super(config);
-    const one = (k: string, d: number) => {
+    const read = (k: string, d: number): number | Float32Array => {
       const v = config[k];
-      const s = Array.isArray(v) && v.length === 1 ? v[0] : v;
-      if (s !== undefined && s !== null && typeof s !== 'number') {
-        throw new LayerConfigError(`${layerWhere(config, 'Rescaling')}: '${k}' must be a number (per-channel values are not supported), got ${JSON.stringify(v)}`);
-      }
-      return (s as number | undefined) ?? d;
+      if (v === undefined || v === null) return d;
+      if (typeof v === 'number') return v;
+      if (Array.isArray(v) && v.length > 0 && v.every((e) => typeof e === 'number')) return v.length === 1 ? (v[0] as number) : Float32Array.from(v as number[]);
+      throw new LayerConfigError(`${layerWhere(config, 'Rescaling')}: '${k}' must be a number or a flat list of numbers (one per channel), got ${JSON.stringify(v)}`);
     };
-    this.scale = one('scale', 1);
-    this.offset = one('offset', 0);
+    this.scale = read('scale', 1);
+    this.offset = read('offset', 0);
   }
   outputShape(shapes: Shape[]): Shape {
-    return oneInput(shapes, this.config, this.className);
+    const s = oneInput(shapes, this.config, this.className);
+    const c = s[s.length - 1];
+    for (const [k, v] of [['scale', this.scale], ['offset', this.offset]] as const) {
+      if (typeof v !== 'number' && c !== null && c !== undefined && v.length !== c) {
+        throw new ShapeError(`${layerWhere(this.config, this.className)}: '${k}' has ${v.length} values but the input (${fmtShape(s)}) has ${c} channels; give one value or one per channel`);
+      }
+    }
+    return s;
   }
   call([x]: Tensor[], _ctx: CallContext): Tensor {
-    return ops.affine(x!, this.scale, this.offset);
+    const { scale, offset } = this;
+    if (typeof scale === 'number' && typeof offset === 'number') return ops.affine(x!, scale, offset);
+    // Per channel: x:(N,…,C) ⊙ scale:(C) + offset:(C), broadcast over the last axis; the constants
+    // are made per call (C floats) so the layer holds no GPU memory, as the other weightless layers.
+    const c = x!.shape[x!.shape.length - 1]!;
+    const y = typeof scale === 'number' ? ops.mulScalar(x!, scale) : ops.mul(x!, upload(scale, [c]));
+    return typeof offset === 'number' ? (offset === 0 ? y : ops.addScalar(y, offset)) : ops.add(y, upload(offset, [c]));
   }
 }
 
@@ -219,27 +236,41 @@ export class ZeroPadding2D extends Weightless {
   }
 }
 
-/** Keras Dropout: identity at inference; in training, inverted dropout (kept values scaled by 1/(1-rate)). */
+/**
+ * Keras Dropout: identity at inference; in training, inverted dropout (kept values scaled by
+ * 1/(1-rate)). `noise_shape` (null entries = the input's size) draws one keep/drop per cell of that
+ * shape, broadcast over its 1s: EfficientNet's [null, 1, 1, 1] drops a whole residual branch per
+ * image (drop-connect / stochastic depth, Huang et al. 2016).
+ */
 export class Dropout extends Weightless {
   readonly className = 'Dropout';
   readonly rate: number;
+  readonly noiseShape: (number | null)[] | null;
   constructor(config: LayerConfig) {
     super(config);
     this.rate = num(config, 'Dropout', 'rate');
     if (!(this.rate >= 0 && this.rate < 1)) throw new LayerConfigError(`${layerWhere(config, 'Dropout')}: rate must lie in [0, 1), got ${this.rate}`);
-    if (config.noise_shape !== undefined && config.noise_shape !== null) {
-      throw new LayerConfigError(`${layerWhere(config, 'Dropout')}: noise_shape is not supported; remove it (null drops each element independently)`);
+    const ns = config.noise_shape;
+    if (ns !== undefined && ns !== null && !(Array.isArray(ns) && ns.every((d) => d === null || (Number.isInteger(d) && d > 0)))) {
+      throw new LayerConfigError(`${layerWhere(config, 'Dropout')}: noise_shape must be null or a list of positive ints and nulls (e.g. [null, 1, 1, 1]), got ${JSON.stringify(ns)}`);
     }
+    this.noiseShape = (ns as (number | null)[] | null | undefined) ?? null;
   }
   outputShape(shapes: Shape[]): Shape {
-    return oneInput(shapes, this.config, this.className);
+    const s = oneInput(shapes, this.config, this.className);
+    const ns = this.noiseShape;
+    if (ns && (ns.length !== s.length || ns.some((d, i) => d !== null && d !== 1 && s[i] !== null && d !== s[i]))) {
+      throw new ShapeError(`${layerWhere(this.config, this.className)}: noise_shape [${ns.map(String).join(', ')}] does not broadcast to the input (${fmtShape(s)}); use 1 or the input's size (or null) per axis`);
+    }
+    return s;
   }
   call([x]: Tensor[], ctx: CallContext): Tensor {
     if (!ctx.training || this.rate === 0) return x!;
     const random = ctx.random ?? Math.random;
     const keep = 1 / (1 - this.rate);
-    const mask = new Float32Array(x!.size);
+    const shape = this.noiseShape ? this.noiseShape.map((d, i) => d ?? x!.shape[i]!) : [...x!.shape];
+    const mask = new Float32Array(shape.reduce((a, d) => a * d, 1));
     for (let i = 0; i < mask.length; i++) mask[i] = random() >= this.rate ? keep : 0;
-    return ops.mul(x!, upload(mask, x!.shape));
+    return ops.mul(x!, upload(mask, shape));
   }
 }

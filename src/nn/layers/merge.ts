@@ -48,21 +48,31 @@ export class Concatenate extends Merge {
   }
 }
 
+/**
+ * Add/Multiply's output shape with Keras's broadcasting of equal-rank inputs (merging.py
+ * `_compute_elemwise_op_output_shape`): per axis, a 1 takes the other size (squeeze-excite's
+ * (N, H, W, C) ⊙ (N, 1, 1, C)); other sizes must agree.
+ */
 abstract class Elementwise extends Merge {
   outputShape(shapes: Shape[]): Shape {
     this.checkMany(shapes);
     const out: Shape = [...shapes[0]!];
     for (const s of shapes.slice(1)) {
-      if (s.length !== out.length || s.some((d, i) => d !== null && out[i] !== null && d !== out[i])) {
-        throw new ShapeError(`${layerWhere(this.config, this.className)}: inputs ${shapes.map((x) => `(${fmtShape(x)})`).join(', ')} must have the same shape`);
+      if (s.length !== out.length || s.some((d, i) => d !== null && out[i] !== null && d !== out[i] && d !== 1 && out[i] !== 1)) {
+        throw new ShapeError(
+          `${layerWhere(this.config, this.className)}: inputs ${shapes.map((x) => `(${fmtShape(x)})`).join(', ')} must have the same rank and, ` +
+            'per axis, the same size or 1 (broadcast)',
+        );
       }
-      s.forEach((d, i) => { out[i] ??= d; });
+      s.forEach((d, i) => {
+        if (out[i] === 1 || (out[i] === null && d !== 1)) out[i] = d;
+      });
     }
     return out;
   }
 }
 
-/** Keras Add: the element-wise sum of its inputs. */
+/** Keras Add: the element-wise sum of its inputs (broadcast as above). */
 export class Add extends Elementwise {
   readonly className = 'Add';
   call(xs: Tensor[], _ctx: CallContext): Tensor {
@@ -72,7 +82,7 @@ export class Add extends Elementwise {
   }
 }
 
-/** Keras Multiply: the element-wise product of its inputs. */
+/** Keras Multiply: the element-wise product of its inputs (broadcast as above). */
 export class Multiply extends Elementwise {
   readonly className = 'Multiply';
   call(xs: Tensor[], _ctx: CallContext): Tensor {

@@ -5,7 +5,7 @@ import { Activation, Dropout, Flatten, InputLayer, ReLU, Reshape, Rescaling, Sof
 import { Dense } from './dense.ts';
 import type { StoredLayer, LayerConfig } from './layer.ts';
 import { Add, Concatenate, Multiply } from './merge.ts';
-import { BatchNormalization } from './normalization.ts';
+import { BatchNormalization, Normalization } from './normalization.ts';
 import { AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D } from './pooling.ts';
 import { ONNX_LAYER_CLASSES } from '../onnx/layers.ts';
 
@@ -14,7 +14,7 @@ type LayerClass = new (config: LayerConfig) => StoredLayer;
 export const LAYER_CLASSES: Record<string, LayerClass> = {
   InputLayer, Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, BatchNormalization, Activation, ReLU, Softmax,
   MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Dropout, Concatenate, Add,
-  Multiply, ZeroPadding2D, Rescaling, Reshape,
+  Multiply, ZeroPadding2D, Rescaling, Reshape, Normalization,
   ...ONNX_LAYER_CLASSES, // layers ONNX (PyTorch) models need: HardSwish, Broadcast, ChannelShuffle, …
 };
 

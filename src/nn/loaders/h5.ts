@@ -214,7 +214,8 @@ function readWeight(g: Group, name: string, layer: string, where: string): H5Wei
   let data: Float32Array;
   if (v instanceof Float32Array) data = v;
   else if (ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array)) data = Float32Array.from(v as ArrayLike<number>);
-  else if (typeof v === 'number') data = Float32Array.of(v);
+  else if (v instanceof BigInt64Array || v instanceof BigUint64Array) data = Float32Array.from(v, Number);
+  else if (typeof v === 'number' || typeof v === 'bigint') data = Float32Array.of(Number(v));
   else throw new ModelLoadError(`${where}: weight '${name}' of layer '${layer}' has dtype ${JSON.stringify(d.dtype)}, not a number type`);
   const short = (name.split('/').pop() ?? name).replace(/:\d+$/, '');
   return { name, short, data, shape: d.shape ?? [] };

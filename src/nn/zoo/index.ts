@@ -8,3 +8,4 @@ export { xception } from './xception.ts';
 export { denseNet, densenet121, densenet169, densenet201 } from './densenet.ts';
 export { fashionCnn } from './fashion-cnn.ts';
 export { type ApplicationOptions } from './keras-graph.ts';
+export { efficientnet, efficientnetB0, efficientnetB1, efficientnetB2, efficientnetB3, efficientnetB4, efficientnetB5, efficientnetB6, efficientnetB7, type EfficientNetOptions } from './efficientnet.ts';
