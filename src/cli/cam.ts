@@ -118,7 +118,7 @@ async function loadModel(path: string): Promise<Model> {
 /**
  * Runs `camlight cam`; resolves to the exit code.
  * @example
- *   await camCommand(['photos/', '--model', 'weights/vgg19/model.json', '--preprocess', 'caffe']);
+ *   await camCommand(['photos/', '--model', 'vgg19']);   // or a model.json / .h5 path
  */
 export async function camCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
