@@ -6,7 +6,7 @@
 // densenet.py) renamed those three to 'conv1_conv', 'conv1_bn', 'conv1_relu' because Keras 3
 // forbids '/' in names; everything else (names, shapes, file URLs and hashes) is the same there.
 import { Model } from '../model.ts';
-import { checkInput, conv, KerasGraph, pool, type ApplicationOptions } from './keras-graph.ts';
+import { checkInput, conv, KerasGraph, pool, type ApplicationOptions, applicationHead } from './keras-graph.ts';
 
 // densenet.py: BatchNormalization(axis=3, epsilon=1.001e-5); momentum and center/scale are Keras's defaults.
 const BN = { axis: 3, momentum: 0.99, epsilon: 1.001e-5, center: true, scale: true };
@@ -28,7 +28,7 @@ export const DENSENET_BLOCKS = {
  *   const m = denseNet([6, 12, 24, 16]);   // = densenet121(); m.getLayer('conv1/conv')
  */
 export function denseNet(blocks: readonly [number, number, number, number], o: ApplicationOptions = {}): Model {
-  const { inputShape = [224, 224, 3], includeTop = true, classes = 1000, pooling = null, classifierActivation = 'softmax' } = o;
+  const { inputShape = [224, 224, 3] } = o;
   const known = Object.entries(DENSENET_BLOCKS).find(([, b]) => b.every((n, i) => n === blocks[i]));
   const name = known ? known[0] : 'densenet';
   checkInput(name, inputShape, 32);
@@ -82,11 +82,7 @@ export function denseNet(blocks: readonly [number, number, number, number], o: A
   x = denseBlock(x, blocks[3], 'conv5');
   x = g.add('BatchNormalization', BN, x, 'bn');
   x = g.add('Activation', { activation: 'relu' }, x, 'relu');
-  if (includeTop) {
-    x = g.add('GlobalAveragePooling2D', { data_format: 'channels_last', keepdims: false }, x, 'avg_pool');
-    x = g.add('Dense', { units: classes, activation: classifierActivation, use_bias: true }, x, 'predictions');
-  } else if (pooling === 'avg') x = g.add('GlobalAveragePooling2D', { data_format: 'channels_last', keepdims: false }, x, 'avg_pool');
-  else if (pooling === 'max') x = g.add('GlobalMaxPooling2D', { data_format: 'channels_last', keepdims: false }, x, 'max_pool');
+  x = applicationHead(g, x, o, { topPool: 'avg_pool', pooled: { avg: 'avg_pool', max: 'max_pool' } });
   return Model.fromKerasConfig(g.topology(x));
 }
 

@@ -8,7 +8,7 @@
 // `correct_pad` before every stride-2 convolution, and Keras's layer names (stem_conv,
 // block1a_dwconv, block2b_se_excite, …, top_activation, predictions).
 import { Model } from '../model.ts';
-import { checkInput, conv, KerasGraph, type ApplicationOptions } from './keras-graph.ts';
+import { checkInput, conv, KerasGraph, type ApplicationOptions, applicationHead } from './keras-graph.ts';
 
 const BN = { axis: 3, momentum: 0.99, epsilon: 1e-3, center: true, scale: true };
 
@@ -92,8 +92,8 @@ const correctPad = (h: number, w: number, k: number): [[number, number], [number
 export function efficientnet(sc: EfficientNetScaling, o: EfficientNetOptions = {}): Model {
   const { widthCoefficient: width, depthCoefficient: depth, depthDivisor = 8, dropConnectRate = 0.2, blocksArgs = DEFAULT_BLOCKS_ARGS } = sc;
   const {
-    inputShape = [sc.defaultSize, sc.defaultSize, 3], includeTop = true, classes = 1000, pooling = null,
-    classifierActivation = 'softmax', imagenetRescaling = true,
+    inputShape = [sc.defaultSize, sc.defaultSize, 3],
+    imagenetRescaling = true,
   } = o;
   checkInput(sc.modelName, inputShape, 32);
   const g = new KerasGraph(sc.modelName);
@@ -173,12 +173,7 @@ export function efficientnet(sc: EfficientNetScaling, o: EfficientNetOptions = {
   x = g.add('Conv2D', conv(filters(1280), [1, 1], { padding: 'same', useBias: false }), x, 'top_conv');
   x = g.add('BatchNormalization', BN, x, 'top_bn');
   x = g.add('Activation', act, x, 'top_activation');
-  if (includeTop) {
-    x = g.add('GlobalAveragePooling2D', { data_format: 'channels_last', keepdims: false }, x, 'avg_pool');
-    if (sc.dropoutRate > 0) x = g.add('Dropout', { rate: sc.dropoutRate, noise_shape: null, seed: null }, x, 'top_dropout');
-    x = g.add('Dense', { units: classes, activation: classifierActivation, use_bias: true }, x, 'predictions');
-  } else if (pooling === 'avg') x = g.add('GlobalAveragePooling2D', { data_format: 'channels_last', keepdims: false }, x, 'avg_pool');
-  else if (pooling === 'max') x = g.add('GlobalMaxPooling2D', { data_format: 'channels_last', keepdims: false }, x, 'max_pool');
+  x = applicationHead(g, x, o, { topPool: 'avg_pool', pooled: { avg: 'avg_pool', max: 'max_pool' }, dropout: sc.dropoutRate });
   return Model.fromKerasConfig(g.topology(x));
 }
 

@@ -4,7 +4,7 @@
 // Keras's automatic names (conv2d, conv2d_1, …), blocks named mixed0 … mixed10, head avg_pool
 // and predictions.
 import { Model } from '../model.ts';
-import { checkInput, conv, KerasGraph, pool, type ApplicationOptions } from './keras-graph.ts';
+import { checkInput, conv, KerasGraph, pool, type ApplicationOptions, applicationHead } from './keras-graph.ts';
 
 /**
  * InceptionV3 (weights not allocated: initWeights() or a loader). Inputs from 75×75 up.
@@ -12,7 +12,7 @@ import { checkInput, conv, KerasGraph, pool, type ApplicationOptions } from './k
  *   const m = inceptionV3({ inputShape: [299, 299, 3] });   // m.getLayer('mixed10')
  */
 export function inceptionV3(o: ApplicationOptions = {}): Model {
-  const { inputShape = [299, 299, 3], includeTop = true, classes = 1000, pooling = null, classifierActivation = 'softmax' } = o;
+  const { inputShape = [299, 299, 3] } = o;
   checkInput('inception_v3', inputShape, 75);
   const g = new KerasGraph('inception_v3');
   const bn = (x: string, filters: number, rows: number, cols: number, padding: 'same' | 'valid' = 'same', strides = 1): string => {
@@ -73,10 +73,6 @@ export function inceptionV3(o: ApplicationOptions = {}): Model {
     const bp = bn(avg(x), 192, 1, 1);
     x = cat([b1, b3cat, bdcat, bp], `mixed${9 + i}`);
   }
-  if (includeTop) {
-    x = g.add('GlobalAveragePooling2D', { data_format: 'channels_last', keepdims: false }, x, 'avg_pool');
-    x = g.add('Dense', { units: classes, activation: classifierActivation, use_bias: true }, x, 'predictions');
-  } else if (pooling === 'avg') x = g.add('GlobalAveragePooling2D', { data_format: 'channels_last', keepdims: false }, x);
-  else if (pooling === 'max') x = g.add('GlobalMaxPooling2D', { data_format: 'channels_last', keepdims: false }, x);
+  x = applicationHead(g, x, o, { topPool: 'avg_pool' });
   return Model.fromKerasConfig(g.topology(x));
 }

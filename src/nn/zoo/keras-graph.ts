@@ -84,6 +84,34 @@ export interface ApplicationOptions {
   classifierActivation?: 'softmax' | 'linear';
 }
 
+/** How one application names its head's layers; unnamed layers get Keras's automatic names. */
+export interface HeadNames {
+  /** The global average pooling before the classifier ('avg_pool' in most; MobileNetV2 leaves it unnamed). */
+  topPool?: string;
+  /** The pooling layers of `pooling: 'avg' | 'max'` without the top, where Keras names them. */
+  pooled?: { avg: string; max: string };
+  /** EfficientNet: a Dropout 'top_dropout' of this rate before the classifier. */
+  dropout?: number;
+}
+
+/**
+ * keras.applications' common head on the last feature map: with the top, global average pooling
+ * then the 'predictions' Dense; without it, optional global pooling. VGG's Flatten + fc head is its own.
+ * Shape: (N, H, W, C) → (N, classes), (N, C) pooled, or unchanged.
+ */
+export function applicationHead(g: KerasGraph, x: string, o: ApplicationOptions, names: HeadNames = {}): string {
+  const { includeTop = true, classes = 1000, pooling = null, classifierActivation = 'softmax' } = o;
+  const gap = { data_format: 'channels_last', keepdims: false };
+  if (includeTop) {
+    x = g.add('GlobalAveragePooling2D', gap, x, names.topPool);
+    if (names.dropout) x = g.add('Dropout', { rate: names.dropout, noise_shape: null, seed: null }, x, 'top_dropout');
+    return g.add('Dense', { units: classes, activation: classifierActivation, use_bias: true }, x, 'predictions');
+  }
+  if (pooling === 'avg') return g.add('GlobalAveragePooling2D', gap, x, names.pooled?.avg);
+  if (pooling === 'max') return g.add('GlobalMaxPooling2D', gap, x, names.pooled?.max);
+  return x;
+}
+
 export function checkInput(model: string, shape: [number, number, number], min: number): void {
   const [h, w, c] = shape;
   if (![h, w, c].every((d) => Number.isInteger(d) && d > 0)) throw new RangeError(`${model}: inputShape must be three positive integers (H, W, C), got [${shape.join(', ')}]`);

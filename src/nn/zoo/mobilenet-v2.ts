@@ -9,7 +9,7 @@
 // BatchNormalization has epsilon 1e-3 and momentum 0.999. Channel counts go through Keras's
 // `_make_divisible(v, 8)` (the nearest multiple of 8, never more than 10 % below v).
 import { Model } from '../model.ts';
-import { checkInput, conv, KerasGraph, type ApplicationOptions } from './keras-graph.ts';
+import { checkInput, conv, KerasGraph, type ApplicationOptions, applicationHead } from './keras-graph.ts';
 
 const BN = { axis: 3, momentum: 0.999, epsilon: 1e-3, center: true, scale: true };
 const RELU6 = { max_value: 6, negative_slope: 0, threshold: 0 };
@@ -44,7 +44,7 @@ export interface MobileNetV2Options extends ApplicationOptions {
  *   const m = mobilenetV2();   // m.getLayer('out_relu')
  */
 export function mobilenetV2(o: MobileNetV2Options = {}): Model {
-  const { inputShape = [224, 224, 3], includeTop = true, classes = 1000, pooling = null, classifierActivation = 'softmax', alpha = 1.0 } = o;
+  const { inputShape = [224, 224, 3], alpha = 1.0 } = o;
   checkInput('mobilenet_v2', inputShape, 32);
   if (!(alpha > 0 && Number.isFinite(alpha))) throw new RangeError(`mobilenet_v2: alpha must be a positive number, got ${alpha}`);
   const g = new KerasGraph(`mobilenetv2_${alpha.toFixed(2)}_${inputShape[0]}`);
@@ -98,10 +98,6 @@ export function mobilenetV2(o: MobileNetV2Options = {}): Model {
   x = g.add('Conv2D', conv(last, [1, 1], { padding: 'valid', useBias: false }), x, 'Conv_1');
   x = g.add('BatchNormalization', BN, x, 'Conv_1_bn');
   x = g.add('ReLU', RELU6, x, 'out_relu');
-  if (includeTop) {
-    x = g.add('GlobalAveragePooling2D', { data_format: 'channels_last', keepdims: false }, x);
-    x = g.add('Dense', { units: classes, activation: classifierActivation, use_bias: true }, x, 'predictions');
-  } else if (pooling === 'avg') x = g.add('GlobalAveragePooling2D', { data_format: 'channels_last', keepdims: false }, x);
-  else if (pooling === 'max') x = g.add('GlobalMaxPooling2D', { data_format: 'channels_last', keepdims: false }, x);
+  x = applicationHead(g, x, o);
   return Model.fromKerasConfig(g.topology(x));
 }

@@ -4,7 +4,7 @@
 // 1×1 convolution of each stage's first block, biases on every convolution, BatchNormalization
 // with epsilon 1.001e-5, and Keras's layer names (conv1_conv, conv2_block1_1_conv, …, conv5_block3_out).
 import { Model } from '../model.ts';
-import { checkInput, conv, KerasGraph, pool, type ApplicationOptions } from './keras-graph.ts';
+import { checkInput, conv, KerasGraph, pool, type ApplicationOptions, applicationHead } from './keras-graph.ts';
 
 const BN = { axis: 3, momentum: 0.99, epsilon: 1.001e-5, center: true, scale: true };
 
@@ -15,7 +15,7 @@ const BN = { axis: 3, momentum: 0.99, epsilon: 1.001e-5, center: true, scale: tr
  *   const m = resnet50();   // m.getLayer('conv5_block3_out')
  */
 export function resnet50(o: ApplicationOptions = {}): Model {
-  const { inputShape = [224, 224, 3], includeTop = true, classes = 1000, pooling = null, classifierActivation = 'softmax' } = o;
+  const { inputShape = [224, 224, 3] } = o;
   checkInput('resnet50', inputShape, 32);
   const g = new KerasGraph('resnet50');
 
@@ -54,10 +54,6 @@ export function resnet50(o: ApplicationOptions = {}): Model {
   x = stack(x, 128, 4, 2, 'conv3');
   x = stack(x, 256, 6, 2, 'conv4');
   x = stack(x, 512, 3, 2, 'conv5');
-  if (includeTop) {
-    x = g.add('GlobalAveragePooling2D', { data_format: 'channels_last', keepdims: false }, x, 'avg_pool');
-    x = g.add('Dense', { units: classes, activation: classifierActivation, use_bias: true }, x, 'predictions');
-  } else if (pooling === 'avg') x = g.add('GlobalAveragePooling2D', { data_format: 'channels_last', keepdims: false }, x, 'avg_pool');
-  else if (pooling === 'max') x = g.add('GlobalMaxPooling2D', { data_format: 'channels_last', keepdims: false }, x, 'max_pool');
+  x = applicationHead(g, x, o, { topPool: 'avg_pool', pooled: { avg: 'avg_pool', max: 'max_pool' } });
   return Model.fromKerasConfig(g.topology(x));
 }

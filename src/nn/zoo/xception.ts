@@ -9,7 +9,7 @@
 // model.layers lists them (by depth, so each residual Conv2D follows its block's second batch norm,
 // as model.summary() prints it), which is the order the ImageNet file is loaded by.
 import { Model } from '../model.ts';
-import { checkInput, conv, KerasGraph, pool, type ApplicationOptions } from './keras-graph.ts';
+import { checkInput, conv, KerasGraph, pool, type ApplicationOptions, applicationHead } from './keras-graph.ts';
 
 const BN = { axis: 3, momentum: 0.99, epsilon: 1e-3, center: true, scale: true };
 
@@ -29,7 +29,7 @@ function sep(filters: number): Record<string, unknown> {
  *   const m = xception();   // m.getLayer('block14_sepconv2_act')
  */
 export function xception(o: ApplicationOptions = {}): Model {
-  const { inputShape = [299, 299, 3], includeTop = true, classes = 1000, pooling = null, classifierActivation = 'softmax' } = o;
+  const { inputShape = [299, 299, 3] } = o;
   checkInput('xception', inputShape, 71);
   const g = new KerasGraph('xception');
   const relu = (x: string, name: string) => g.add('Activation', { activation: 'relu' }, x, name);
@@ -69,10 +69,6 @@ export function xception(o: ApplicationOptions = {}): Model {
   x = downBlock(x, 13, 728, 1024, true);
   x = relu(sepBn(x, 1536, 'block14_sepconv1'), 'block14_sepconv1_act');
   x = relu(sepBn(x, 2048, 'block14_sepconv2'), 'block14_sepconv2_act');
-  if (includeTop) {
-    x = g.add('GlobalAveragePooling2D', { data_format: 'channels_last', keepdims: false }, x, 'avg_pool');
-    x = g.add('Dense', { units: classes, activation: classifierActivation, use_bias: true }, x, 'predictions');
-  } else if (pooling === 'avg') x = g.add('GlobalAveragePooling2D', { data_format: 'channels_last', keepdims: false }, x);
-  else if (pooling === 'max') x = g.add('GlobalMaxPooling2D', { data_format: 'channels_last', keepdims: false }, x);
+  x = applicationHead(g, x, o, { topPool: 'avg_pool' });
   return Model.fromKerasConfig(g.topology(x));
 }
