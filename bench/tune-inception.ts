@@ -9,7 +9,8 @@
 //     --changed: only the shapes where that old tile differs from auto
 //     --vgg: add VGG-19's 14²×512→512 3×3 (b5) shape
 //     --model[=vgg19]: instead, whole forwards (batch 1, seeded He weights) under the old policy and
-//       the current one, alternately (timePaired), median of per-pair ratios old/current
+//       the current one, alternately (timePaired), median of per-pair ratios old/current; --swap
+//       puts the current policy first in each pair
 // Output per shape: layers with that geometry, GFLOP, auto's tile and GFLOP/s, each candidate's
 // time ratio cand/auto (< 1: faster); a last line weights the best candidate per shape by layers.
 import '../src/platform/node.ts';
@@ -61,9 +62,13 @@ if (modelArg) {
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
   console.log(`${name} ${size}² b1: softmax max |old - current| ${diff.toExponential(2)} (warm-up of both)`);
-  const t = await timePaired(fwd([]), fwd(cur), 1000 * Number(opt('budget', '60')), Number(opt('pairs', '9')));
-  console.log(`old ${t.a.samplesMs.map((v) => v.toFixed(0)).join(' ')} ms; current ${t.b.samplesMs.map((v) => v.toFixed(0)).join(' ')} ms`);
-  console.log(`per-pair old/current ${t.ratios.map((r) => r.toFixed(3)).join(' ')}; median ${t.ratio.toFixed(3)} (> 1: current faster)`);
+  // --swap: the current policy first in each pair (a check on order effects, e.g. the waiter's learnt rate).
+  const swap = args.includes('--swap');
+  const t = await timePaired(fwd(swap ? cur : []), fwd(swap ? [] : cur), 1000 * Number(opt('budget', '60')), Number(opt('pairs', '9')));
+  const [o, c] = swap ? [t.b, t.a] : [t.a, t.b];
+  const ratios = swap ? t.ratios.map((r) => 1 / r) : t.ratios;
+  console.log(`old ${o.samplesMs.map((v) => v.toFixed(0)).join(' ')} ms; current ${c.samplesMs.map((v) => v.toFixed(0)).join(' ')} ms (${swap ? 'current' : 'old'} first in each pair)`);
+  console.log(`per-pair old/current ${ratios.map((r) => r.toFixed(3)).join(' ')}; median ${median(ratios).toFixed(3)} (> 1: current faster)`);
   process.exit(0);
 }
 const model = inceptionV3({ inputShape: [299, 299, 3] });
