@@ -61,6 +61,11 @@ export function convSteps(model: Model, batch: number): { steps: ConvStep[]; dis
   };
 }
 
+/** Launches per sample are sized for ~SAMPLE_MS (one wait per sample). */
+const SAMPLE_MS = 20;
+/** Budget floor per layer: room for 3-4 samples of SAMPLE_MS. */
+const MIN_LAYER_MS = 4 * SAMPLE_MS;
+
 /** The record's figure: the model's forward against its convolutions run alone. */
 export interface ConvAlone {
   /** Conv layers timed (every conv step of the inference plan). */
@@ -95,8 +100,9 @@ export function summarizeConvAlone(
 
 /**
  * Times every conv step alone: launches of one layer back to back, then one wait (rt.sync, as a
- * forward waits once), so per-wait overhead is amortised over ~50 ms samples. The budget is
- * shared out in proportion to each layer's FLOPs; a layer always gets at least one launch.
+ * forward waits once), so per-wait overhead is amortised over ~SAMPLE_MS samples. The budget is
+ * shared out in proportion to each layer's FLOPs, with a floor of MIN_LAYER_MS per layer; a layer
+ * always gets at least one launch.
  * `model`'s pipelines should already be compiled (the caller has run the forward).
  */
 export async function measureConvsAlone(rt: Runtime, model: Model, batch: number, forward: { gflop: number; ms: number | null }, budgetS: number): Promise<ConvAlone> {
@@ -107,7 +113,9 @@ export async function measureConvsAlone(rt: Runtime, model: Model, batch: number
     const total = steps.reduce((a, s) => a + s.flops, 0);
     const perLayer: ConvAlone['perLayer'] = [];
     for (const s of steps) {
-      const plan: TimingPlan = { budgetMs: (1000 * budgetS * s.flops) / total, maxSamples: 5, sampleMs: 50, maxLaunches: 32 };
+      // A layer's share of the budget by FLOPs, but at least ~3 samples for small layers, whose
+      // single sample one load spike or oversleep would otherwise decide.
+      const plan: TimingPlan = { budgetMs: Math.max((1000 * budgetS * s.flops) / total, MIN_LAYER_MS), maxSamples: 5, sampleMs: SAMPLE_MS, maxLaunches: 32 };
       const x = s.input();
       let t;
       try {
