@@ -7,7 +7,7 @@ import { Conv2D, DepthwiseConv2D, SeparableConv2D } from '../src/nn/layers/conv.
 import { BatchNormalization } from '../src/nn/layers/normalization.ts';
 import type { Runtime } from '../src/gpu/runtime.ts';
 import { upload, type Tensor } from '../src/tensor/tensor.ts';
-import { timeLaunches, uniform, type TimingPlan } from './measure.ts';
+import { median, uniform } from './measure.ts';
 
 /** One conv step of the plan at a batch. */
 export interface ConvStep {
@@ -63,8 +63,11 @@ export function convSteps(model: Model, batch: number): { steps: ConvStep[]; dis
 
 /** Launches per sample are sized for ~SAMPLE_MS (one wait per sample). */
 const SAMPLE_MS = 20;
-/** Budget floor per layer: room for 3-4 samples of SAMPLE_MS. */
+/** Budget floor per layer for its timed samples: room for 3-4 samples of SAMPLE_MS. */
 const MIN_LAYER_MS = 4 * SAMPLE_MS;
+/** Timed samples per layer: at least MIN_SAMPLES (after an untimed pilot), at most MAX_SAMPLES. */
+const MIN_SAMPLES = 2;
+const MAX_SAMPLES = 5;
 
 /** The record's figure: the model's forward against its convolutions run alone. */
 export interface ConvAlone {
@@ -100,9 +103,9 @@ export function summarizeConvAlone(
 
 /**
  * Times every conv step alone: launches of one layer back to back, then one wait (rt.sync, as a
- * forward waits once), so per-wait overhead is amortised over ~SAMPLE_MS samples. The budget is
- * shared out in proportion to each layer's FLOPs, with a floor of MIN_LAYER_MS per layer; a layer
- * always gets at least one launch.
+ * forward waits once), so per-wait overhead is amortised over ~SAMPLE_MS samples; per layer an
+ * untimed pilot, then MIN_SAMPLES to MAX_SAMPLES samples while its budget lasts (its share of
+ * `budgetS` by FLOPs, at least MIN_LAYER_MS); the layer's time is their median.
  * `model`'s pipelines should already be compiled (the caller has run the forward).
  */
 export async function measureConvsAlone(rt: Runtime, model: Model, batch: number, forward: { gflop: number; ms: number | null }, budgetS: number): Promise<ConvAlone> {
@@ -113,20 +116,29 @@ export async function measureConvsAlone(rt: Runtime, model: Model, batch: number
     const total = steps.reduce((a, s) => a + s.flops, 0);
     const perLayer: ConvAlone['perLayer'] = [];
     for (const s of steps) {
-      // A layer's share of the budget by FLOPs, but at least ~3 samples for small layers, whose
-      // single sample one load spike or oversleep would otherwise decide.
-      const plan: TimingPlan = { budgetMs: Math.max((1000 * budgetS * s.flops) / total, MIN_LAYER_MS), maxSamples: 5, sampleMs: SAMPLE_MS, maxLaunches: 32 };
+      // The layer's share of the budget by FLOPs, at least MIN_LAYER_MS. The pilot launch sizes
+      // the samples and is not one of them (a load spike in a lone pilot decided whole layers).
+      const budgetMs = Math.max((1000 * budgetS * s.flops) / total, MIN_LAYER_MS);
       const x = s.input();
-      let t;
+      let t: { ms: number; samples: number; launches: number };
       try {
-        t = await timeLaunches(async (n) => {
+        const once = async (n: number) => {
+          const t1 = performance.now();
           for (let i = 0; i < n; i++) s.run(x).dispose();
           await rt.sync();
-        }, plan);
+          return (performance.now() - t1) / n;
+        };
+        const pilot = await once(1);
+        const launches = Math.max(1, Math.min(32, Math.round(SAMPLE_MS / pilot)));
+        const per: number[] = [];
+        const start = performance.now();
+        do per.push(await once(launches));
+        while (per.length < MIN_SAMPLES || (per.length < MAX_SAMPLES && performance.now() - start + launches * median(per) <= budgetMs));
+        t = { ms: median(per), samples: per.length, launches };
       } finally {
         x.dispose();
       }
-      perLayer.push({ layer: s.layer, in: s.inShape.join('×'), gflop: s.flops / 1e9, ms: t.ms, gflops: s.flops / 1e6 / t.ms, samples: t.samples, launches: t.launchesPerSample });
+      perLayer.push({ layer: s.layer, in: s.inShape.join('×'), gflop: s.flops / 1e9, ms: t.ms, gflops: s.flops / 1e6 / t.ms, samples: t.samples, launches: t.launches });
     }
     return summarizeConvAlone(perLayer, forward, budgetS, (performance.now() - t0) / 1000);
   } finally {

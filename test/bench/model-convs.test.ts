@@ -93,7 +93,7 @@ s('measureConvsAlone: per-layer records, their sums, and the forward ratio compu
     assert.equal(a.perLayer.map((l) => l.layer), ['c1', 'c2', 'dw']);
     assert.equal(a.perLayer.map((l) => l.gflop * 1e9), FLOPS);
     for (const l of a.perLayer) {
-      assert.ok(l.ms > 0 && l.samples >= 1 && l.launches >= 1, JSON.stringify(l));
+      assert.ok(l.ms > 0 && l.samples >= 2 && l.samples <= 5 && l.launches >= 1, JSON.stringify(l));
       assert.ok(Math.abs(l.gflops - (l.gflop * 1e3) / l.ms) <= 1e-9 * l.gflops, JSON.stringify(l));
     }
     const ms = a.perLayer.reduce((s, l) => s + l.ms, 0);
