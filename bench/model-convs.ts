@@ -69,13 +69,22 @@ const MIN_LAYER_MS = 4 * SAMPLE_MS;
 const MIN_SAMPLES = 2;
 const MAX_SAMPLES = 5;
 
+/**
+ * The lower median (of 2 samples the smaller): one load spike cannot decide a layer even when it
+ * used up the layer's budget and left only the minimum of 2 samples.
+ */
+export function lowerMedian(xs: number[]): number {
+  const v = [...xs].sort((a, b) => a - b);
+  return v[(v.length - 1) >> 1]!;
+}
+
 /** The record's figure: the model's forward against its convolutions run alone. */
 export interface ConvAlone {
   /** Conv layers timed (every conv step of the inference plan). */
   layers: number;
   /** Their FLOPs at this batch, GFLOP. */
   gflop: number;
-  /** Σ over layers of each layer's median ms per launch. */
+  /** Σ over layers of each layer's lower-median ms per launch. */
   ms: number;
   /** gflop / ms: the GFLOP/s of the model's own convolutions, each run alone. */
   gflops: number;
@@ -86,7 +95,7 @@ export interface ConvAlone {
   /** Budget and time spent on the timed launches, s. */
   budgetS: number;
   spentS: number;
-  /** Per layer, in plan order: input shape, GFLOP, median ms per launch, samples × launches per sample. */
+  /** Per layer, in plan order: input shape, GFLOP, lower-median ms per launch, samples × launches per sample. */
   perLayer: { layer: string; in: string; gflop: number; ms: number; gflops: number; samples: number; launches: number }[];
 }
 
@@ -105,7 +114,7 @@ export function summarizeConvAlone(
  * Times every conv step alone: launches of one layer back to back, then one wait (rt.sync, as a
  * forward waits once), so per-wait overhead is amortised over ~SAMPLE_MS samples; per layer an
  * untimed pilot, then MIN_SAMPLES to MAX_SAMPLES samples while its budget lasts (its share of
- * `budgetS` by FLOPs, at least MIN_LAYER_MS); the layer's time is their median.
+ * `budgetS` by FLOPs, at least MIN_LAYER_MS); the layer's time is their lower median.
  * `model`'s pipelines should already be compiled (the caller has run the forward).
  */
 export async function measureConvsAlone(rt: Runtime, model: Model, batch: number, forward: { gflop: number; ms: number | null }, budgetS: number): Promise<ConvAlone> {
@@ -134,7 +143,7 @@ export async function measureConvsAlone(rt: Runtime, model: Model, batch: number
         const start = performance.now();
         do per.push(await once(launches));
         while (per.length < MIN_SAMPLES || (per.length < MAX_SAMPLES && performance.now() - start + launches * median(per) <= budgetMs));
-        t = { ms: median(per), samples: per.length, launches };
+        t = { ms: lowerMedian(per), samples: per.length, launches };
       } finally {
         x.dispose();
       }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { convSteps, measureConvsAlone, summarizeConvAlone } from '../../bench/model-convs.ts';
+import { convSteps, lowerMedian, measureConvsAlone, summarizeConvAlone } from '../../bench/model-convs.ts';
 import { timeCalls } from '../../bench/measure.ts';
 import { opKind } from '../../bench/profile.ts';
 import { init } from '../../src/tensor/runtime-global.ts';
@@ -127,6 +127,13 @@ s('summarizeConvAlone: sums, GFLOP/s and ratio from the per-layer records; no fo
   const none = summarizeConvAlone(per, { gflop: 0.5, ms: null }, 1, 0.9);
   assert.is(none.forwardGflops, null);
   assert.is(none.ratio, null);
+});
+
+s('lowerMedian: one spike among 2 or 3 samples does not decide', () => {
+  assert.is(lowerMedian([20, 2000]), 20);
+  assert.is(lowerMedian([2000, 21, 20]), 21);
+  assert.is(lowerMedian([5, 1, 4, 3]), 3);
+  assert.is(lowerMedian([7]), 7);
 });
 
 s('report prints the conv-alone GFLOP/s and the forward ratio of a models record, and a dash without one', async () => {
