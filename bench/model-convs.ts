@@ -34,7 +34,9 @@ const isConv = (l: unknown) => l instanceof Conv2D || l instanceof DepthwiseConv
  */
 export function convSteps(model: Model, batch: number): { steps: ConvStep[]; dispose(): void } {
   const cache = new FoldCache();
-  const outKey = model.nodes.find((n) => n.layer.name === model.layers[model.layers.length - 1]!.name)!.key;
+  // The output (a single-output model): the last node whose tensor nothing consumes.
+  const consumed = new Set(model.nodes.flatMap((n) => n.inputs));
+  const outKey = [...model.nodes].reverse().find((n) => !consumed.has(n.key))!.key;
   const plan: Step[] = planSteps(model.nodes, new Set([outKey]), true, cache, () => 0);
   const weights = model.weightList();
   const steps: ConvStep[] = [];
