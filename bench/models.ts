@@ -8,6 +8,7 @@ import { upload, type Tensor } from '../src/tensor/tensor.ts';
 import { inceptionV3, vgg19 } from '../src/nn/zoo/index.ts';
 import type { Suite, SuiteOptions, System } from './index.ts';
 import { describeTolerance, mismatch, timeCalls, timingRecord, uniform, type Tolerance } from './measure.ts';
+import { measureConvsAlone, type ConvAlone } from './model-convs.ts';
 import { forwardFlops, heWeights, largestActivations, peerModel, weightBytes, withGpuErrors, type HostWeights } from './model-setup.ts';
 import { describePeer, tf, usePeer } from './peers.ts';
 import { profilePass, type ProfileSummary } from './profile.ts';
@@ -29,6 +30,14 @@ const CASES: ModelCase[] = [
 ];
 const BATCHES = [1, 8];
 const QUICK_BATCHES = [1];
+/**
+ * Batches whose rows also time the model's convolutions alone (bench/model-convs.ts). Batch 1
+ * only: that is where a forward falls short of its kernels (InceptionV3: many small layers), and
+ * one conv pass of both models at batch 8 would add ~30 s to the suite on lavapipe.
+ */
+const CONV_ALONE_BATCHES = [1];
+/** Share of --budget the conv-alone measurement of a row gets (at least one launch per layer). */
+const CONV_ALONE_BUDGET = 0.5;
 const WEIGHT_SEED = 7;
 /**
  * Softmax and tapped features vs tfjs-wasm: per element, relative to the value plus a floor
@@ -70,6 +79,12 @@ export interface ModelRecord {
   };
   /** Why a system has no time (a peer that cannot run this model, a mismatch). */
   notes?: Partial<Record<System, string>>;
+  /**
+   * camlight's convolutions run alone, each conv layer at its in-model shape and kernel (batch 1
+   * rows; see CONV_ALONE_BATCHES), against the whole forward: issue 13's "forward at ≥ 50 % of
+   * the GFLOP/s of its own convolutions" is `ratio` ≥ 0.5.
+   */
+  convAlone?: ConvAlone;
   /** --profile: camlight's forward per op kind (bench/profile.ts). */
   profile?: ProfileSummary;
 }
@@ -179,6 +194,11 @@ async function runCamlight(c: ModelCase, m: Model, rows: Row[], t: Timer): Promi
       row.rec.peakBytes.camlight = peak;
       row.rec.memory.met = peak <= row.rec.memory.boundBytes;
       console.log(`camlight    ${c.model} ${c.size}² b${b}: peak ${MiB(peak)} MiB (bound ${MiB(row.rec.memory.boundBytes)} MiB)`);
+      if (CONV_ALONE_BATCHES.includes(b)) {
+        const a = await measureConvsAlone(rt, m, b, { gflop: row.rec.gflop, ms: row.rec.ms.camlight }, (CONV_ALONE_BUDGET * t.budgetMs) / 1000);
+        row.rec.convAlone = a;
+        t.progress.step(`camlight    ${c.model} ${c.size}² b${b}: its ${a.layers} conv layers alone ${a.ms.toFixed(0)} ms = ${a.gflops.toFixed(2)} GFLOP/s; forward ${a.forwardGflops?.toFixed(2) ?? '—'} GFLOP/s = ${a.ratio == null ? '—' : (100 * a.ratio).toFixed(0)} % of that (${a.spentS.toFixed(1)} s)`);
+      }
       if (t.profile) {
         row.rec.profile = await profilePass(rt, `camlight ${c.model} ${c.size}² b${b} forward`, async () => {
           const y = m.predict(x);
@@ -253,7 +273,8 @@ async function run(opts: SuiteOptions): Promise<number> {
   const gflopPerImage: Record<ModelCase['model'], number> = { inceptionV3: 11.4, vgg19: 39.3 };
   const weights = CASES.flatMap((c) => batches.flatMap((b) => {
     const g = b * gflopPerImage[c.model];
-    return [g / 10, ...opts.systems.map(() => opts.budgetS + g / 5)];
+    const convs = has('camlight') && CONV_ALONE_BATCHES.includes(b) ? [CONV_ALONE_BUDGET * opts.budgetS + g / 10] : [];
+    return [g / 10, ...opts.systems.map(() => opts.budgetS + g / 5), ...convs];
   }));
   const timer: Timer = { budgetMs: 1000 * opts.budgetS, progress: new Progress(weights, console.log, t0), profile: opts.profile };
   for (const c of CASES) {
@@ -320,6 +341,28 @@ async function run(opts: SuiteOptions): Promise<number> {
     }),
     ['left', 'left'],
   );
+  const alone = records.filter((r) => r.convAlone);
+  if (alone.length) {
+    console.log(
+      `\ncamlight forward vs its own convolutions run alone (each conv layer at its in-model shape and kernel, launches of one layer then one wait; ` +
+        `Σ of per-layer medians); target: forward GFLOP/s ≥ 50 % of the convolutions'`,
+    );
+    printTable(
+      ['model', 'input', 'batch', 'conv layers', 'conv GFLOP', 'convs alone ms', 'convs GFLOP/s', 'forward GFLOP/s', 'forward ÷ convs', '≥50%'],
+      alone.map((r) => {
+        const a = r.convAlone!;
+        return [
+          r.model, `${r.size}²`, String(r.batch), String(a.layers), a.gflop.toFixed(2), a.ms.toFixed(0), a.gflops.toFixed(2),
+          a.forwardGflops?.toFixed(2) ?? '—', a.ratio == null ? '—' : `${(100 * a.ratio).toFixed(0)} %`, a.ratio == null ? '—' : a.ratio >= 0.5 ? 'yes' : 'no',
+        ];
+      }),
+      ['left', 'left'],
+    );
+    for (const r of alone) {
+      const slow = [...r.convAlone!.perLayer].sort((x, y) => y.ms - x.ms).slice(0, 5);
+      console.log(`  ${r.model} b${r.batch}, longest layers alone: ${slow.map((l) => `${l.layer} (${l.in}) ${l.ms.toFixed(1)} ms ${l.gflops.toFixed(1)} GFLOP/s`).join('; ')}`);
+    }
+  }
   console.log(
     `\ncamlight GPU memory during a timed forward, MiB: bound = (float32 weights + two largest activations) × 1.1; loaded = pool bytes ` +
       `after setWeights (size classes round up ≤ 25 %); resident = live before the timed forward (adds folded batch-norm copies, input); peak = pool peakLiveBytes`,

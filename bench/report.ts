@@ -53,8 +53,8 @@ function kernelsTables(d: ResultsDoc): Table[] {
 function modelsTables(d: ResultsDoc): Table[] {
   const recs = d.records as Rec[];
   return [{
-    header: ['model', 'input', 'batch', 'camlight ms', 'tfjs-webgpu ms', 'tfjs-wasm ms', 'camlight vs webgpu', 'camlight vs wasm', 'peak MiB'],
-    rows: recs.map((r) => [r.model, `${r.size}²`, String(r.batch), num(r.ms?.camlight), num(r.ms?.['tfjs-webgpu']), num(r.ms?.['tfjs-wasm']), ratio(r.ms?.['tfjs-webgpu'], r.ms?.camlight), ratio(r.ms?.['tfjs-wasm'], r.ms?.camlight), r.peakBytes?.camlight ? (r.peakBytes.camlight / 2 ** 20).toFixed(0) : '—']),
+    header: ['model', 'input', 'batch', 'camlight ms', 'tfjs-webgpu ms', 'tfjs-wasm ms', 'camlight vs webgpu', 'camlight vs wasm', 'peak MiB', 'convs alone GFLOP/s', 'forward ÷ convs'],
+    rows: recs.map((r) => [r.model, `${r.size}²`, String(r.batch), num(r.ms?.camlight), num(r.ms?.['tfjs-webgpu']), num(r.ms?.['tfjs-wasm']), ratio(r.ms?.['tfjs-webgpu'], r.ms?.camlight), ratio(r.ms?.['tfjs-wasm'], r.ms?.camlight), r.peakBytes?.camlight ? (r.peakBytes.camlight / 2 ** 20).toFixed(0) : '—', num(r.convAlone?.gflops), typeof r.convAlone?.ratio === 'number' ? `${(100 * r.convAlone.ratio).toFixed(0)} %` : '—']),
     align: ['left', 'left'],
   }];
 }

@@ -31,13 +31,26 @@ export function chooseConvTile(g: Conv2dGeometry, cpu: boolean): ConvTile {
   if (!cpu) {
     return rowOk ? { kind: 'row', wgx: 64, p: 4, kb: Math.min(kb, 8) } : { kind: 'gemm', wgx: 64, p: 4, kb: kb === 4 ? 4 : 16 };
   }
-  const wgx = 32;
   const m = g.n * g.outShape[1] * g.outShape[2];
   // Lanes paid for per useful pixel, divided by the measured speed-up of 5 pixels per lane.
-  const cost = (p: number, speed: number) => (Math.ceil(m / (wgx * p)) * wgx * p) / m / speed;
-  const p = kb <= 8 && cost(5, 1.2) < cost(4, 1) ? 5 : 4;
-  return { kind: 'gemm', wgx, p, kb };
+  const cost = (wgx: number, p: number) => (Math.ceil(m / (wgx * p)) * wgx * p) / m / (p === 5 ? 1.2 : 1);
+  const ps = kb <= 8 ? [4, 5] : [4];
+  let best = { wgx: 32, p: ps.length > 1 && cost(32, 5) < cost(32, 4) ? 5 : 4 };
+  const base = cost(best.wgx, best.p);
+  // Fewer lanes per workgroup where 32 would leave many idle (maps of ≤ 14×14 at batch 1: an 8×8
+  // map is 16 lanes of 4 pixels, half of a 32-lane group); only for a ≥ 10 % saving.
+  for (const wgx of CONV_POLICY.cpuLanes) {
+    for (const p of ps) if (wgx < 32 && cost(wgx, p) < Math.min(CONV_POLICY.cpuLaneGain * base, cost(best.wgx, best.p))) best = { wgx, p };
+  }
+  return { kind: 'gemm', wgx: best.wgx, p: best.p, kb };
 }
+
+/**
+ * CPU-adapter tile policy: the smaller workgroups chooseConvTile may use, and the padding saving
+ * they must bring (cost ratio). Mutable for A/B timing only (bench/tune-inception.ts sets
+ * `cpuLanes = []` to time the old, always-32-lane choice in the same process).
+ */
+export const CONV_POLICY = { cpuLanes: [16, 8] as number[], cpuLaneGain: 0.9 };
 
 function checkTile(t: ConvTile): void {
   if (t.wgx < 1 || t.p < 1 || t.kb < 4 || t.kb % 4 !== 0) throw new ShapeError(`conv2d: bad tile ${JSON.stringify(t)}`);

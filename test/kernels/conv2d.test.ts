@@ -115,6 +115,11 @@ const tiles: ConvTile[] = [
   { kind: 'gemm', wgx: 32, p: 4, kb: 4 },
   { kind: 'gemm', wgx: 64, p: 4, kb: 16 },
   { kind: 'gemm', wgx: 8, p: 1, kb: 12 },
+  // Fewer lanes on small maps (CPU adapters): 8×8 and 7×7 maps, 14×14 maps.
+  { kind: 'gemm', wgx: 16, p: 4, kb: 8 },
+  { kind: 'gemm', wgx: 8, p: 5, kb: 8 },
+  { kind: 'gemm', wgx: 16, p: 4, kb: 16 },
+  { kind: 'gemm', wgx: 8, p: 4, kb: 4 },
   { kind: 'row', wgx: 64, p: 4, kb: 8 },
   { kind: 'row', wgx: 8, p: 3, kb: 4 },
 ];
@@ -143,13 +148,18 @@ s('the heuristic picks the tiles the tile test covers', () => {
   const covered = (t: ConvTile) => tiles.some((u) => JSON.stringify(u) === JSON.stringify(t));
   const picks = [
     pick([1, 56, 56, 256], [3, 3, 256, 256], true), // 5 pixels per lane
-    pick([1, 14, 14, 512], [3, 3, 512, 512], true), // 4 pixels per lane (less padding waste)
+    pick([1, 28, 28, 512], [3, 3, 512, 512], true), // 5 pixels per lane, 32 lanes (784 pixels: little padding)
+    pick([1, 14, 14, 512], [3, 3, 512, 512], true), // 196 pixels: 8 lanes × 5 pixels pad to 200 (32 × 4 pads to 256)
+    pick([1, 8, 8, 1280], [1, 1, 1280, 320], true), // 64 pixels: 16 lanes × 4 (32 lanes would idle half)
+    pick([1, 7, 7, 512], [3, 3, 512, 512], true), // 49 pixels: 16 lanes × 4 (8 × 4 pads the same, more groups)
+    pick([1, 8, 8, 3], [3, 3, 3, 64], true), // tiny reduction on a small map: 16 channels, 16 lanes × 4 pixels
+    pick([1, 35, 35, 288], [1, 1, 288, 64], true), // 1225 pixels: 8 lanes would save < 10 %, so 32
     pick([1, 224, 224, 3], [3, 3, 3, 64], true), // tiny reduction: 16 channels per lane
-    pick([1, 9, 9, 8], [3, 3, 8, 3], true), // K ≤ 4
+    pick([1, 9, 9, 8], [3, 3, 8, 3], true), // K ≤ 4 (81 pixels: 8 lanes × 4 pad to 96, 32 × 4 to 128)
     pick([1, 56, 56, 256], [3, 3, 256, 256], false), // GPU: row
     chooseConvTile(conv2dOutputShape([1, 56, 56, 256], [3, 3, 256, 256], { padding: 'same', strides: 2 }), false), // GPU: gemm
   ];
-  assert.equal(picks.map((t) => `${t.kind}${t.wgx}x${t.p}x${t.kb}`), ['gemm32x5x8', 'gemm32x4x8', 'gemm32x4x16', 'gemm32x4x4', 'row64x4x8', 'gemm64x4x16']);
+  assert.equal(picks.map((t) => `${t.kind}${t.wgx}x${t.p}x${t.kb}`), ['gemm32x5x8', 'gemm32x5x8', 'gemm8x5x8', 'gemm16x4x8', 'gemm16x4x8', 'gemm16x4x16', 'gemm32x5x8', 'gemm32x4x16', 'gemm8x4x4', 'row64x4x8', 'gemm64x4x16']);
   for (const t of picks) assert.ok(covered(t), `tile ${JSON.stringify(t)} is not exercised by the tile test`);
 });
 
