@@ -10,7 +10,8 @@
 //     --vgg: add VGG-19's 14²×512→512 3×3 (b5) shape
 //     --model[=vgg19]: instead, whole forwards (batch 1, seeded He weights) under the old policy and
 //       the current one, alternately (timePaired), median of per-pair ratios old/current; --swap
-//       puts the current policy first in each pair
+//       puts the current policy first in each pair; --fine=LANES@MIN[-MAX] (output pixels) compares the current policy
+//       (old) with it plus CONV_POLICY.cpuFine (current), e.g. --fine=8@1000
 // Output per shape: layers with that geometry, GFLOP, auto's tile and GFLOP/s, each candidate's
 // time ratio cand/auto (< 1: faster); a last line weights the best candidate per shape by layers.
 import '../src/platform/node.ts';
@@ -45,30 +46,40 @@ if (modelArg) {
   const m = name === 'vgg19' ? vgg19({ inputShape: [224, 224, 3] }) : inceptionV3({ inputShape: [299, 299, 3] });
   m.setWeights(heWeights(m, 7));
   const x = upload(uniform(size * size * 3, 101, -1, 1), [1, size, size, 3]);
-  const fwd = (lanes: number[]) => async () => {
-    const keep = CONV_POLICY.cpuLanes;
-    CONV_POLICY.cpuLanes = lanes;
+  // Policies as patches of CONV_POLICY: 'old' = 32 lanes always; 'current' = as committed;
+  // --fine=LANES@MIN[-MAX]: the current policy plus cpuFine (then 'old' means the current one).
+  type Patch = Partial<typeof CONV_POLICY>;
+  const fineArg = opt('fine', '');
+  const fm = /^(\d+)@(\d+)(?:-(\d+))?$/.exec(fineArg);
+  if (fineArg && !fm) throw new Error(`bad --fine '${fineArg}' (want LANES@MINPIXELS[-MAXPIXELS], e.g. 8@1000 or 16@200-1000)`);
+  const oldP: Patch = fm ? {} : { cpuLanes: [], cpuFine: null };
+  const curP: Patch = fm ? { cpuFine: { lanes: +fm[1]!, minPixels: +fm[2]!, maxPixels: fm[3] ? +fm[3] : Infinity } } : {};
+  const fwd = (patch: Patch) => async () => {
+    const keep = { ...CONV_POLICY };
+    Object.assign(CONV_POLICY, patch);
     try {
       const y = m.predict(x);
       const d = await y.data();
       y.dispose();
       return d;
     } finally {
-      CONV_POLICY.cpuLanes = keep;
+      Object.assign(CONV_POLICY, keep);
     }
   };
-  const cur = [...CONV_POLICY.cpuLanes];
-  const a = (await fwd([])()) as Float32Array, b = (await fwd(cur)()) as Float32Array;
+  const cur = curP;
+  console.log(`old = ${JSON.stringify({ ...CONV_POLICY, ...oldP })}; current = ${JSON.stringify({ ...CONV_POLICY, ...curP })}`);
+  const a = (await fwd(oldP)()) as Float32Array, b = (await fwd(cur)()) as Float32Array;
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
   console.log(`${name} ${size}² b1: softmax max |old - current| ${diff.toExponential(2)} (warm-up of both)`);
   // --swap: the current policy first in each pair (a check on order effects, e.g. the waiter's learnt rate).
   const swap = args.includes('--swap');
-  const t = await timePaired(fwd(swap ? cur : []), fwd(swap ? [] : cur), 1000 * Number(opt('budget', '60')), Number(opt('pairs', '9')));
+  const t = await timePaired(fwd(swap ? cur : oldP), fwd(swap ? oldP : cur), 1000 * Number(opt('budget', '60')), Number(opt('pairs', '9')));
   const [o, c] = swap ? [t.b, t.a] : [t.a, t.b];
   const ratios = swap ? t.ratios.map((r) => 1 / r) : t.ratios;
   console.log(`old ${o.samplesMs.map((v) => v.toFixed(0)).join(' ')} ms; current ${c.samplesMs.map((v) => v.toFixed(0)).join(' ')} ms (${swap ? 'current' : 'old'} first in each pair)`);
-  console.log(`per-pair old/current ${ratios.map((r) => r.toFixed(3)).join(' ')}; median ${median(ratios).toFixed(3)} (> 1: current faster)`);
+  const sr = [...ratios].sort((p, q) => p - q);
+  console.log(`per-pair old/current ${ratios.map((r) => r.toFixed(3)).join(' ')}; median ${median(ratios).toFixed(3)}, range ${sr[0]!.toFixed(3)}-${sr[sr.length - 1]!.toFixed(3)} (> 1: current faster)`);
   process.exit(0);
 }
 const model = inceptionV3({ inputShape: [299, 299, 3] });
@@ -88,11 +99,14 @@ for (const n of model.nodes) {
 if (args.includes('--vgg')) shapes.set('14×14×512 3×3→512 s1 same (VGG b5)', { key: '14×14×512 3×3→512 s1 same (VGG b5)', x: [1, 14, 14, 512], w: [3, 3, 512, 512], opts: { strides: [1, 1], padding: 'same', activation: 'relu' }, layers: ['b5c1', 'b5c2', 'b5c3', 'b5c4'] });
 function oldTile(g: ReturnType<typeof conv2dOutputShape>): ConvTile {
   const keep = CONV_POLICY.cpuLanes;
+  const keepFine = CONV_POLICY.cpuFine;
   CONV_POLICY.cpuLanes = [];
+  CONV_POLICY.cpuFine = null;
   try {
     return chooseConvTile(g, rt.adapterClass === 'cpu');
   } finally {
     CONV_POLICY.cpuLanes = keep;
+    CONV_POLICY.cpuFine = keepFine;
   }
 }
 

@@ -35,12 +35,16 @@ export function chooseConvTile(g: Conv2dGeometry, cpu: boolean): ConvTile {
   // Lanes paid for per useful pixel, divided by the measured speed-up of 5 pixels per lane.
   const cost = (wgx: number, p: number) => (Math.ceil(m / (wgx * p)) * wgx * p) / m / (p === 5 ? 1.2 : 1);
   const ps = kb <= 8 ? [4, 5] : [4];
-  let best = { wgx: 32, p: ps.length > 1 && cost(32, 5) < cost(32, 4) ? 5 : 4 };
+  // CONV_POLICY.cpuFine (off by default; an A/B hook): cpuFine.lanes lanes instead of 32 on maps of
+  // minPixels ≤ N·OH·OW < maxPixels with 8-channel tiles.
+  const fine = CONV_POLICY.cpuFine;
+  const wide = fine && kb === 8 && m >= fine.minPixels && m < fine.maxPixels ? fine.lanes : 32;
+  let best = { wgx: wide, p: ps.length > 1 && cost(wide, 5) < cost(wide, 4) ? 5 : 4 };
   const base = cost(best.wgx, best.p);
   // Fewer lanes per workgroup where 32 would leave many idle (maps of ≤ 14×14 at batch 1: an 8×8
   // map is 16 lanes of 4 pixels, half of a 32-lane group); only for a ≥ 10 % saving.
   for (const wgx of CONV_POLICY.cpuLanes) {
-    for (const p of ps) if (wgx < 32 && cost(wgx, p) < Math.min(CONV_POLICY.cpuLaneGain * base, cost(best.wgx, best.p))) best = { wgx, p };
+    for (const p of ps) if (wgx < wide && cost(wgx, p) < Math.min(CONV_POLICY.cpuLaneGain * base, cost(best.wgx, best.p))) best = { wgx, p };
   }
   return { kind: 'gemm', wgx: best.wgx, p: best.p, kb };
 }
@@ -49,8 +53,15 @@ export function chooseConvTile(g: Conv2dGeometry, cpu: boolean): ConvTile {
  * CPU-adapter tile policy: the smaller workgroups chooseConvTile may use, and the padding saving
  * they must bring (cost ratio). Mutable for A/B timing only (bench/tune-inception.ts sets
  * `cpuLanes = []` to time the old, always-32-lane choice in the same process).
+ * `cpuFine`: other lanes than 32 on maps of minPixels ≤ N·OH·OW < maxPixels (`--fine=L@MIN-MAX`).
+ * Off: on idle lavapipe, 8 or 16 lanes on maps ≥ 1000 pixels and 16 on 17² maps gave no
+ * whole-forward gain (bench/NOTES.md, "InceptionV3 on lavapipe", s3-inc2).
  */
-export const CONV_POLICY = { cpuLanes: [16, 8] as number[], cpuLaneGain: 0.9 };
+export const CONV_POLICY = {
+  cpuLanes: [16, 8] as number[],
+  cpuLaneGain: 0.9,
+  cpuFine: null as { lanes: number; minPixels: number; maxPixels: number } | null,
+};
 
 function checkTile(t: ConvTile): void {
   if (t.wgx < 1 || t.p < 1 || t.kb < 4 || t.kb % 4 !== 0) throw new ShapeError(`conv2d: bad tile ${JSON.stringify(t)}`);

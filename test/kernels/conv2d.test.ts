@@ -8,7 +8,7 @@
 // largest magnitude. Observed errors are ~1e-6 relative; a wrong tap or channel is O(1e-1).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { conv2d, conv2dOutputShape, conv2dWithTile, depthwiseConv2d, chooseConvTile, type ConvTile, type Conv2dOptions } from '../../src/kernels/conv2d.ts';
+import { conv2d, conv2dOutputShape, conv2dWithTile, depthwiseConv2d, chooseConvTile, CONV_POLICY, type ConvTile, type Conv2dOptions } from '../../src/kernels/conv2d.ts';
 import { ShapeError } from '../../src/gpu/errors.ts';
 import { ACTIVATIONS, type Activation } from '../../src/kernels/program.ts';
 import { upload } from '../../src/tensor/tensor.ts';
@@ -153,7 +153,9 @@ s('the heuristic picks the tiles the tile test covers', () => {
     pick([1, 8, 8, 1280], [1, 1, 1280, 320], true), // 64 pixels: 16 lanes × 4 (32 lanes would idle half)
     pick([1, 7, 7, 512], [3, 3, 512, 512], true), // 49 pixels: 16 lanes × 4 (8 × 4 pads the same, more groups)
     pick([1, 8, 8, 3], [3, 3, 3, 64], true), // tiny reduction on a small map: 16 channels, 16 lanes × 4 pixels
-    pick([1, 35, 35, 288], [1, 1, 288, 64], true), // 1225 pixels: 8 lanes would save < 10 %, so 32
+    // 1225 pixels: 8 lanes would save < 10 %, so 32 (s3-inc2, idle lavapipe: 8 or 16 lanes on maps of
+    // ≥ 1000 pixels, and 16 on 17² maps, gave no whole-forward gain in alternating A/B: bench/NOTES.md)
+    pick([1, 35, 35, 288], [1, 1, 288, 64], true),
     pick([1, 224, 224, 3], [3, 3, 3, 64], true), // tiny reduction: 16 channels per lane
     pick([1, 9, 9, 8], [3, 3, 8, 3], true), // K ≤ 4 (81 pixels: 8 lanes × 4 pad to 96, 32 × 4 to 128)
     pick([1, 56, 56, 256], [3, 3, 256, 256], false), // GPU: row
@@ -161,6 +163,22 @@ s('the heuristic picks the tiles the tile test covers', () => {
   ];
   assert.equal(picks.map((t) => `${t.kind}${t.wgx}x${t.p}x${t.kb}`), ['gemm32x5x8', 'gemm32x5x8', 'gemm8x5x8', 'gemm16x4x8', 'gemm16x4x8', 'gemm16x4x16', 'gemm32x5x8', 'gemm32x4x16', 'gemm8x4x4', 'row64x4x8', 'gemm64x4x16']);
   for (const t of picks) assert.ok(covered(t), `tile ${JSON.stringify(t)} is not exercised by the tile test`);
+});
+
+s('CONV_POLICY.cpuFine (an A/B hook, off by default) sets the lanes on maps in its pixel range only', () => {
+  const pick = (xs: number[], ws: number[]) => chooseConvTile(conv2dOutputShape(xs, ws, { padding: 'same' }), true);
+  const name = (t: ConvTile) => `${t.kind}${t.wgx}x${t.p}x${t.kb}`;
+  assert.equal(CONV_POLICY.cpuFine, null);
+  CONV_POLICY.cpuFine = { lanes: 8, minPixels: 1000, maxPixels: Infinity };
+  try {
+    assert.equal(
+      [pick([1, 35, 35, 288], [1, 1, 288, 64]), pick([1, 17, 17, 192], [1, 7, 192, 192]), pick([1, 8, 8, 1280], [1, 1, 1280, 320]), pick([1, 224, 224, 3], [3, 3, 3, 64])].map(name),
+      // 1225 px: in range → 8 lanes; 289 px and 64 px: out of range, unchanged; 16-channel tiles: unchanged.
+      ['gemm8x5x8', 'gemm32x5x8', 'gemm16x4x8', 'gemm32x4x16'],
+    );
+  } finally {
+    CONV_POLICY.cpuFine = null;
+  }
 });
 
 s('depthwiseConv2d: M = 1 and 2, strides, bias, activations', async () => {
