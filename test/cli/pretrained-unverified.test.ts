@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { UsageError } from '../../src/cli/args.ts';
 import { loadLayersModel } from '../../src/nn/loaders/index.ts';
 import { mobilenetV2 } from '../../src/nn/zoo/index.ts';
 import { assertClose, gpu } from '../helpers.ts';
+import { filesUnder } from './files.ts';
 import { input, kerasH5, predict, rejects, type H5LayerSpec } from '../nn/loader-fixtures.ts';
 
 const s = suite('cli/pretrained-unverified');
@@ -30,16 +31,6 @@ let requests = 0;
 const X_SHAPE = [1, 224, 224, 3];
 const x = input(X_SHAPE, 5);
 let want: Float32Array = new Float32Array(0);
-
-function filesUnder(d: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(d);
-  } catch {
-    return [];
-  }
-  return names.flatMap((n) => (statSync(join(d, n)).isDirectory() ? filesUnder(join(d, n)).map((f) => `${n}/${f}`) : [n]));
-}
 
 /** Runs f with process.stderr captured; resolves to what was written. */
 async function stderrOf(f: () => Promise<unknown>): Promise<string> {

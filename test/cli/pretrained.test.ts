@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,6 +18,7 @@ import { encodePng } from '../../src/io/image.ts';
 import { loadLayersModel } from '../../src/nn/loaders/index.ts';
 import { fashionCnn } from '../../src/nn/zoo/index.ts';
 import { assertClose, gpu } from '../helpers.ts';
+import { filesUnder } from './files.ts';
 import { input, kerasH5, predict, rejects, type H5LayerSpec } from '../nn/loader-fixtures.ts';
 
 const s = suite('cli/pretrained');
@@ -30,17 +31,6 @@ const requests = new Map<string, number>();
 const X_SHAPE = [2, 28, 28, 1];
 const x = input(X_SHAPE, 41);
 let want: Float32Array = new Float32Array(0);
-
-/** Every file (not folder) under `d`, relative; [] when `d` does not exist. */
-function filesUnder(d: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(d);
-  } catch {
-    return [];
-  }
-  return names.flatMap((n) => (statSync(join(d, n)).isDirectory() ? filesUnder(join(d, n)).map((f) => `${n}/${f}`) : [n]));
-}
 
 function env(cache: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, CAMLIGHT_MODELS: join(dir, 'models.json'), CAMLIGHT_CACHE: cache, CAMLIGHT_WEIGHTS_URL: '', ...extra };
