@@ -332,7 +332,7 @@ function printResults(adapter: string, main: CamRecord[], rel: CamRecord[]): voi
 
 async function run(opts: SuiteOptions): Promise<number> {
   const rt = await init();
-  rt.setWaitMode(opts.wait);
+  if (opts.wait !== 'auto') rt.setWaitMode(opts.wait);
   const t0 = performance.now();
   const has = (s: System) => opts.systems.includes(s);
   const cases = opts.quick ? CASES.filter((c) => c.model === 'inceptionV3') : CASES;

@@ -1,4 +1,4 @@
-// Entry point of `npm run bench [-- suite ...] [--quick] [--budget S] [--only a,b] [--match a,b] [--wait sleep|spin] [--out FILE]`:
+// Entry point of `npm run bench [-- suite ...] [--quick] [--budget S] [--only a,b] [--match a,b] [--wait nap|sleep|spin] [--out FILE]`:
 // runs the named suites (the speed suites when none is named) one after another and exits non-zero when any
 // output failed its check; `npm run bench -- compare A.json B.json` and `npm run bench -- report`
 // read results files instead (bench/compare.ts, bench/report.ts).
@@ -21,6 +21,7 @@ import '../src/platform/node.ts'; // Node's platform hooks: Dawn, files on disk,
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { beginRun, setAllSystems } from './results.ts';
+import type { WaitMode } from '../src/gpu/wait.ts';
 
 export const SYSTEMS = ['camlight', 'tfjs-webgpu', 'tfjs-wasm'] as const;
 export type System = (typeof SYSTEMS)[number];
@@ -31,8 +32,8 @@ export interface BenchOptions {
   quick: boolean;
   /** Systems to measure, in order. */
   systems: System[];
-  /** How camlight waits for the GPU (see src/gpu/wait.ts); peers always await tfjs directly. */
-  wait: 'sleep' | 'spin';
+  /** How camlight waits for the GPU (see src/gpu/wait.ts); 'auto': the runtime's default for the adapter. Peers always await tfjs directly. */
+  wait: 'auto' | WaitMode;
   /** --budget: seconds of timed samples per measurement; null: the suite's default. */
   budgetS: number | null;
   /** --out: write the results here instead of bench/results/<adapter-slug>/<suite>….json. */
@@ -79,7 +80,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
  */
 export const DEFAULT_SUITES = ['kernels', 'models', 'cam', 'train'] as const;
 
-export const USAGE = `usage: npm run bench [-- <suite>...] [--quick] [--budget S] [--only ${SYSTEMS.join(',')}] [--wait sleep|spin] [--match a,b] [--profile] [--out FILE]
+export const USAGE = `usage: npm run bench [-- <suite>...] [--quick] [--budget S] [--only ${SYSTEMS.join(',')}] [--wait nap|sleep|spin] [--match a,b] [--profile] [--out FILE]
        npm run bench -- compare BEFORE.json AFTER.json [--system camlight]
        npm run bench -- report [--markdown] [FILE...]
 suites: ${Object.keys(SUITES).join(', ')} (${DEFAULT_SUITES.join(', ')} when none is named)
@@ -87,7 +88,8 @@ suites: ${Object.keys(SUITES).join(', ')} (${DEFAULT_SUITES.join(', ')} when non
   --budget  seconds of timed samples per measurement (each suite has a default; a slow system gets
             fewer samples, at least one; every output is checked before it is timed whatever the budget)
   --only    measure only these systems (comma-separated)
-  --wait    how camlight waits for the GPU: 'sleep' (default: a calibrated timer, then await) or 'spin'
+  --wait    how camlight waits for the GPU (default: the runtime's, 'nap' on CPU adapters in Node, else 'sleep'):
+            'nap' (block ≤ 1 ms between single polls), 'sleep' (a calibrated timer, then await) or 'spin' (await)
   --match   kernels only: measure the cases whose 'op shape' contains one of these (comma-separated), e.g. conv2d.dWeight,matmul
   --profile models, cam: one more pass per row under the GPU profiler, time per op kind (bench/profile.ts)
   --out     results file to write (one suite only); default bench/results/<adapter>/<suite>[-quick][-systems][-match][-class-X].json
@@ -99,7 +101,7 @@ report:  the tables of the README from bench/results/*/*.json (or the files name
 /** Parses bench arguments; throws with the usage text on anything it does not know. */
 export function parseArgs(argv: string[]): { suites: string[]; opts: BenchOptions } {
   const suites: string[] = [];
-  const opts: BenchOptions = { quick: false, systems: [...SYSTEMS], wait: 'sleep', budgetS: null, out: null, match: null, profile: false };
+  const opts: BenchOptions = { quick: false, systems: [...SYSTEMS], wait: 'auto', budgetS: null, out: null, match: null, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -117,7 +119,7 @@ export function parseArgs(argv: string[]): { suites: string[]; opts: BenchOption
       opts.systems = SYSTEMS.filter((s) => names.includes(s));
     } else if (flag === '--wait') {
       const w = value();
-      if (w !== 'sleep' && w !== 'spin') throw new Error(`--wait takes 'sleep' or 'spin', not '${w}'`);
+      if (w !== 'nap' && w !== 'sleep' && w !== 'spin') throw new Error(`--wait takes 'nap', 'sleep' or 'spin', not '${w}'`);
       opts.wait = w;
     } else if (flag === '--budget') {
       const v = value();

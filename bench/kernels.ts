@@ -249,12 +249,14 @@ function weightedGeomean(xs: { v: number | null; count: number }[]): { gm: numbe
 async function run(opts: SuiteOptions): Promise<number> {
   const start = performance.now();
   const rt = await init();
-  rt.setWaitMode(opts.wait);
+  if (opts.wait !== 'auto') rt.setWaitMode(opts.wait);
   console.log(`adapter: ${rt.adapterName}, kernel class '${rt.adapterClass}'${opts.adapterClass ? ' (forced by --adapter-class / CAMLIGHT_ADAPTER_CLASS)' : ''}`);
   console.log(
-    opts.wait === 'sleep'
-      ? 'camlight waits by sleeping on a timer for most of the time its past work predicts (src/gpu/wait.ts), then awaits Dawn;'
-      : 'camlight waits by awaiting Dawn directly (--wait spin);',
+    rt.waitMode === 'nap'
+      ? 'camlight waits in naps of ≤ 1 ms between single polls of Dawn (src/gpu/wait.ts);'
+      : rt.waitMode === 'sleep'
+        ? 'camlight waits by sleeping on a timer for most of the time its past work predicts (src/gpu/wait.ts), then awaits Dawn;'
+        : 'camlight waits by awaiting Dawn directly (--wait spin);',
   );
   console.log('peers are measured the plain way: launches, then `await tensor.data()` (Dawn polls on the main thread meanwhile).');
   for (const s of opts.systems) if (s !== 'camlight') console.log(`${s}: ${await describePeer(s)}`);
@@ -308,7 +310,7 @@ async function run(opts: SuiteOptions): Promise<number> {
     }
     if (sys === 'camlight') {
       const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-      console.log(`camlight slept ${s(rt.sleptMs - slept)} of its ${s(performance.now() - phase)} phase instead of polling Dawn`);
+      console.log(`camlight ${rt.waitMode === 'nap' ? 'napped' : 'slept'} ${s(rt.sleptMs - slept)} of its ${s(performance.now() - phase)} phase instead of polling Dawn`);
     }
   }
 

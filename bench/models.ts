@@ -252,7 +252,7 @@ async function runWebgpu(c: ModelCase, m: Model, w: HostWeights, rows: Row[], t:
 
 async function run(opts: SuiteOptions): Promise<number> {
   const rt = await init();
-  rt.setWaitMode(opts.wait);
+  if (opts.wait !== 'auto') rt.setWaitMode(opts.wait);
   const t0 = performance.now();
   const batches = opts.quick ? QUICK_BATCHES : BATCHES;
   const has = (s: System) => opts.systems.includes(s);

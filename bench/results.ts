@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { BenchOptions } from './index.ts';
+import { runtime } from '../src/tensor/runtime-global.ts';
 
 export const RESULTS_DIR = resolve(import.meta.dirname, 'results');
 
@@ -29,6 +30,7 @@ export interface RunMetaBase {
   /** Seconds of timed samples allowed per measurement (see measure.ts), as chosen for this run. */
   budgetS: number | null;
   systems: string[];
+  /** How camlight waited for the GPU in this run (src/gpu/wait.ts): the runtime's mode as the results were written. */
   camlightWait: string;
   /** os.loadavg() (1, 5, 15 min) at the start and end: anything near or above `cpus` distorts times. */
   load: { start: number[]; end?: number[]; cpus: number; cpuModel: string };
@@ -148,12 +150,23 @@ export function writeRun(suite: string, adapter: string, records: unknown[], ext
     durationS: Math.round((performance.now() - run.t0) / 100) / 10,
     cpuS: cpuSince(run.cpu0),
     load: { ...run.meta.load, end: round2(loadavg()) },
+    // --wait auto: the mode the runtime chose for this adapter.
+    camlightWait: run.opts.wait === 'auto' ? waitModeNow() : run.opts.wait,
     ...extra,
     records,
   };
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(doc, null, 1) + '\n');
   return file;
+}
+
+/** The default runtime's wait mode, or 'auto' for a suite that never started one. */
+function waitModeNow(): string {
+  try {
+    return runtime().waitMode;
+  } catch {
+    return 'auto';
+  }
 }
 
 function cpuSince(start: NodeJS.CpuUsage): number {

@@ -246,7 +246,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   const argv = process.argv.slice(2);
   const quick = argv.includes('--quick');
-  const opts: BenchOptions = { quick, systems: ['camlight', 'tfjs-webgpu', 'tfjs-wasm'], wait: 'sleep', budgetS: null, out: null, match: null, profile: false };
+  const opts: BenchOptions = { quick, systems: ['camlight', 'tfjs-webgpu', 'tfjs-wasm'], wait: 'auto', budgetS: null, out: null, match: null, profile: false };
   beginRun('train', opts, null);
   const code = await runTrain(opts, settings(quick, argv));
   process.exit(code ? 1 : 0);

@@ -7,7 +7,7 @@ import { DeviceLostError, GpuKernelError, ShapeError } from './errors.ts';
 import { BufferPool, type PoolStats } from './pool.ts';
 import { PipelineCache, type ProgramSource } from './pipelines.ts';
 import { Profiler, type Profile } from './profiler.ts';
-import { Waiter } from './wait.ts';
+import { napAvailable, Waiter, type WaitMode } from './wait.ts';
 
 /** A storage binding: a whole buffer, or a byte range of one (for weights split across bindings). */
 export interface Binding {
@@ -93,7 +93,11 @@ export class Runtime {
   ) {
     this.adapterClass = adapterClass ?? adapterClassOf(adapterName);
     // The poll shares the CPU adapter's cores; from the adapter's name, whatever tiles are chosen.
-    if (adapterClassOf(adapterName) === 'cpu') this.waiter.spinThroughput = 0.75;
+    // On such an adapter, waits nap between polls where the host allows it (wait.ts).
+    if (adapterClassOf(adapterName) === 'cpu') {
+      this.waiter.spinThroughput = 0.75;
+      if (napAvailable()) this.waiter.mode = 'nap';
+    }
     this.limits = device.limits;
     this.features = device.features as ReadonlySet<string>;
     this.pool = new BufferPool(device, this.limits.maxBufferSize);
@@ -310,13 +314,22 @@ export class Runtime {
     return p.collect();
   }
 
-  /** Milliseconds spent sleeping in waits so far (see wait.ts). */
+  /** Milliseconds spent sleeping or napping in waits so far (see wait.ts). */
   get sleptMs(): number {
     return this.waiter.sleptMs;
   }
 
-  /** How long waits sleep before polling; see wait.ts. 'spin' awaits Dawn directly. */
-  setWaitMode(mode: 'sleep' | 'spin'): void {
+  /** How waits spend the GPU's time (wait.ts); the default is 'nap' on CPU adapters where available, else 'sleep'. */
+  get waitMode(): WaitMode {
+    return this.waiter.mode;
+  }
+
+  /**
+   * 'sleep': a learnt estimate on a timer, then await Dawn; 'spin': await Dawn directly;
+   * 'nap': block in naps of ≤ 1 ms between single polls (needs Atomics.wait and setImmediate).
+   */
+  setWaitMode(mode: WaitMode): void {
+    if (mode === 'nap' && !napAvailable()) throw new Error("setWaitMode('nap'): this thread cannot block in Atomics.wait or has no setImmediate (a browser's main thread); use 'sleep'");
     this.waiter.mode = mode;
   }
 

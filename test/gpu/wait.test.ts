@@ -3,7 +3,7 @@
 // next wait oversleep; on real GPUs (spinThroughput 1) the rate is the plain elapsed / work.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Waiter } from '../../src/gpu/wait.ts';
+import { napAvailable, Waiter } from '../../src/gpu/wait.ts';
 
 const s = suite('gpu/wait');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -55,6 +55,38 @@ s('spin mode never sleeps, whatever it learnt', async () => {
   await window(w, 50);
   assert.is(w.sleptMs, 0);
   assert.ok(w.rate() > 0);
+});
+
+s("nap mode ends within a nap of the poll settling, polls once per nap and learns nothing", async () => {
+  assert.ok(napAvailable(), 'Node has Atomics.wait on the main thread and setImmediate');
+  const w = new Waiter();
+  w.mode = 'nap';
+  for (const ms of [0, 30, 120]) {
+    w.addWork(WORK);
+    w.submitted();
+    const naps = w.naps;
+    const t0 = performance.now();
+    await w.wait(() => sleep(ms));
+    const took = performance.now() - t0;
+    // A timer fires ≥ ms late by a few ms; one nap (≤ 1 ms) more at most, plus the turn.
+    assert.ok(took >= ms - 1 && took <= ms + 8, `poll settled after ${ms} ms, wait took ${took.toFixed(1)} ms`);
+    // One poll per nap: at least one nap, at most one per 0.05 ms doubling up to 1 ms, i.e.
+    // ≈ ms + 5 for a wait of ms; far fewer than a spin's turns.
+    const n = w.naps - naps;
+    assert.ok(n >= 1 && n <= ms + 8, `${n} naps for a ${ms} ms wait`);
+  }
+  assert.is(w.rate(), 0, 'no rate learnt in nap mode');
+});
+
+s('nap mode passes a rejected poll on', async () => {
+  const w = new Waiter();
+  w.mode = 'nap';
+  try {
+    await w.wait(() => sleep(5).then(() => Promise.reject(new Error('device lost'))));
+    assert.unreachable('the rejection must reach the caller');
+  } catch (e) {
+    assert.is((e as Error).message, 'device lost');
+  }
 });
 
 s.run();
