@@ -86,14 +86,14 @@ export async function timeCalls(once: () => Promise<unknown>, budgetMs: number, 
 }
 
 /**
- * Times two calls alternately (a, b, a, b, …) while `budgetMs` lasts (at least one pair, at most
+ * Times two calls alternately (a, b, a, b, …) while `budgetMs` lasts (at least `minPairs`, at most
  * `maxPairs`), so that both see the same machine: timed one after the other, a ratio of two
  * medians taken seconds or minutes apart mixes in whatever else the machine did meanwhile.
  * `ratio` is the median of the per-pair ratios a/b.
  * @example
  *   const t = await timePaired(() => camOnce(), () => forwardOnce(), 16_000);   // t.ratio: cam/forward
  */
-export async function timePaired(a: () => Promise<unknown>, b: () => Promise<unknown>, budgetMs: number, maxPairs = 9, now: () => number = clockNow): Promise<{ a: Timing; b: Timing; ratio: number; ratios: number[] }> {
+export async function timePaired(a: () => Promise<unknown>, b: () => Promise<unknown>, budgetMs: number, maxPairs = 9, now: () => number = clockNow, minPairs = 1): Promise<{ a: Timing; b: Timing; ratio: number; ratios: number[] }> {
   const start = now();
   const ta: number[] = [], tb: number[] = [];
   do {
@@ -103,7 +103,7 @@ export async function timePaired(a: () => Promise<unknown>, b: () => Promise<unk
     t0 = now();
     await b();
     tb.push(now() - t0);
-  } while (ta.length < maxPairs && now() - start + median(ta) + median(tb) <= budgetMs);
+  } while (ta.length < minPairs || (ta.length < maxPairs && now() - start + median(ta) + median(tb) <= budgetMs));
   const spent = now() - start;
   const timing = (per: number[]): Timing => ({ ms: median(per), minMs: Math.min(...per), samples: per.length, launchesPerSample: 1, samplesMs: per, budgetMs: budgetMs / 2, spentMs: spent / 2 });
   const ratios = ta.map((x, i) => x / tb[i]!);

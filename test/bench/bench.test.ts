@@ -86,6 +86,9 @@ s('timePaired: alternates the two calls and takes the median of per-pair ratios,
   assert.equal(t.ratios.map((r) => Number(r.toFixed(9))), t.ratios.map(() => 1.1), 'every pair, fast or slow, reads 1.1');
   const once = await timePaired(async () => c.advance(5000), async () => c.advance(10), 100, 9, c.now);
   assert.is(once.a.samples, 1, 'at least one pair, even over budget');
+  const three = await timePaired(async () => c.advance(5000), async () => c.advance(10), 100, 9, c.now, 3);
+  assert.is(three.a.samples, 3, 'minPairs pairs, even over budget');
+  assert.is(three.ratios.length, 3);
 });
 
 s('progress: remaining time is the elapsed time scaled by the weight still to go', async () => {
