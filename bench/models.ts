@@ -7,7 +7,7 @@ import { init } from '../src/tensor/runtime-global.ts';
 import { upload, type Tensor } from '../src/tensor/tensor.ts';
 import { inceptionV3, vgg19 } from '../src/nn/zoo/index.ts';
 import type { Suite, SuiteOptions, System } from './index.ts';
-import { describeTolerance, mismatch, timeCalls, timingRecord, uniform, type Tolerance } from './measure.ts';
+import { describeTolerance, median, mismatch, timeCalls, timePaired, timingRecord, uniform, type Tolerance } from './measure.ts';
 import { measureConvsAlone, type ConvAlone } from './model-convs.ts';
 import { forwardFlops, heWeights, largestActivations, peerModel, weightBytes, withGpuErrors, type HostWeights } from './model-setup.ts';
 import { describePeer, tf, usePeer } from './peers.ts';
@@ -87,6 +87,22 @@ export interface ModelRecord {
   convAlone?: ConvAlone;
   /** --profile: camlight's forward per op kind (bench/profile.ts). */
   profile?: ProfileSummary;
+  /**
+   * tfjs-wasm ms ÷ camlight ms of each pair of forwards timed alternately (wasm, camlight, …),
+   * after both were timed on their own: both halves of a pair see the same machine, which the
+   * two medians above, taken a minute apart, do not (this host's speed drifts by up to 2×
+   * within minutes; bench/NOTES.md). "vs wasm" is their median.
+   */
+  pairedWasmOverCamlight?: number[];
+}
+
+/** Fewest alternating tfjs-wasm/camlight pairs per row in a full run (quick: 1). */
+const WASM_MIN_PAIRS = 3;
+
+/** camlight's speed-up over tfjs-wasm: the median of the paired ratios where timed, else the ratio of the medians. */
+export function vsWasm(r: Pick<ModelRecord, 'ms' | 'pairedWasmOverCamlight'>): number | null {
+  if (r.pairedWasmOverCamlight?.length) return median(r.pairedWasmOverCamlight);
+  return r.ms['tfjs-wasm'] && r.ms.camlight ? r.ms['tfjs-wasm'] / r.ms.camlight : null;
 }
 
 interface Row {
@@ -217,6 +233,43 @@ async function runCamlight(c: ModelCase, m: Model, rows: Row[], t: Timer): Promi
   return failures;
 }
 
+/**
+ * tfjs-wasm and camlight forwards alternately, on rows where both were checked and timed: the
+ * median of per-pair ratios, so that a change of the host's speed between the two systems'
+ * own timings (a minute apart) cannot decide "vs wasm" (timePaired, as for cam/forward).
+ */
+async function pairWasm(c: ModelCase, m: Model, w: HostWeights, rows: Row[], t: Timer, minPairs: number): Promise<void> {
+  const todo = rows.filter((r) => r.rec.ms['tfjs-wasm'] != null && r.rec.ms.camlight != null);
+  if (!todo.length) return;
+  await usePeer('tfjs-wasm');
+  const p = await peerModel(m, w, c.tap);
+  try {
+    for (const row of todo) {
+      const b = row.rec.batch;
+      const xp = tf.tensor(row.input, [b, c.size, c.size, 3]);
+      const xc = upload(row.input, [b, c.size, c.size, 3]);
+      try {
+        const r = await timePaired(async () => {
+          const y = p.model.predict(xp) as tf.Tensor;
+          await y.data();
+          y.dispose();
+        }, async () => {
+          const y = m.predict(xc);
+          await y.data();
+          y.dispose();
+        }, 2 * t.budgetMs, 9, undefined, minPairs);
+        row.rec.pairedWasmOverCamlight = r.ratios.map((x) => Number(x.toPrecision(4)));
+        t.progress.step(`paired      ${c.model} ${c.size}² b${b}: tfjs-wasm / camlight per pair ${row.rec.pairedWasmOverCamlight.join(', ')} (median ${r.ratio.toFixed(2)}; wasm ${r.a.ms.toFixed(0)} ms, camlight ${r.b.ms.toFixed(0)} ms)`);
+      } finally {
+        xp.dispose();
+        xc.dispose();
+      }
+    }
+  } finally {
+    p.dispose();
+  }
+}
+
 async function runWebgpu(c: ModelCase, m: Model, w: HostWeights, rows: Row[], t: Timer): Promise<void> {
   await usePeer('tfjs-webgpu');
   const p = await peerModel(m, w, c.tap);
@@ -274,7 +327,8 @@ async function run(opts: SuiteOptions): Promise<number> {
   const weights = CASES.flatMap((c) => batches.flatMap((b) => {
     const g = b * gflopPerImage[c.model];
     const convs = has('camlight') && CONV_ALONE_BATCHES.includes(b) ? [CONV_ALONE_BUDGET * opts.budgetS + g / 10] : [];
-    return [g / 10, ...opts.systems.map(() => opts.budgetS + g / 5), ...convs];
+    const paired = has('camlight') && has('tfjs-wasm') ? [2 * opts.budgetS + g / 10] : [];
+    return [g / 10, ...opts.systems.map(() => opts.budgetS + g / 5), ...convs, ...paired];
   }));
   const timer: Timer = { budgetMs: 1000 * opts.budgetS, progress: new Progress(weights, console.log, t0), profile: opts.profile };
   for (const c of CASES) {
@@ -312,6 +366,14 @@ async function run(opts: SuiteOptions): Promise<number> {
         r.rec.notes = { 'tfjs-wasm': 'reference failed; nothing checked or timed' };
       }
       if (has('camlight')) failures += await runCamlight(c, m, rows, timer);
+      if (has('camlight') && has('tfjs-wasm')) {
+        try {
+          await pairWasm(c, m, w, rows, timer, opts.quick ? 1 : WASM_MIN_PAIRS);
+        } catch (e) {
+          failures++;
+          loud(`ERROR: tfjs-wasm/camlight pairs on ${c.model}: ${errText(e)}`);
+        }
+      }
     } finally {
       m.dispose();
       rt.pool.trim();
@@ -328,7 +390,8 @@ async function run(opts: SuiteOptions): Promise<number> {
     console.log(`${c.model} done in ${((performance.now() - phase) / 1000).toFixed(0)} s\n`);
   }
 
-  console.log(`\nForward latency on ${rt.adapterName}, ms (median of the samples within ${opts.budgetS} s); speed-up = peer ms / camlight ms, target ≥ 2× vs tfjs-webgpu`);
+  console.log(`\nForward latency on ${rt.adapterName}, ms (median of the samples within ${opts.budgetS} s); speed-up = peer ms / camlight ms, target ≥ 2× vs tfjs-webgpu; ` +
+    `vs wasm: the median of per-pair ratios of alternating forwards (at least ${opts.quick ? 1 : WASM_MIN_PAIRS} pairs)`);
   printTable(
     ['model', 'input', 'batch', 'GFLOP', 'camlight', 'tfjs-webgpu', 'tfjs-wasm', 'vs webgpu', '≥2×', 'vs wasm'],
     records.map((r) => {
@@ -336,7 +399,7 @@ async function run(opts: SuiteOptions): Promise<number> {
       return [
         r.model, `${r.size}²`, String(r.batch), r.gflop.toFixed(1),
         fmtMs(r.ms.camlight, r.notes?.camlight), fmtMs(r.ms['tfjs-webgpu'], r.notes?.['tfjs-webgpu']), fmtMs(r.ms['tfjs-wasm'], r.notes?.['tfjs-wasm']),
-        fmtRatio(r.ms['tfjs-webgpu'], r.ms.camlight), vs == null ? '—' : vs >= 2 ? 'yes' : 'no', fmtRatio(r.ms['tfjs-wasm'], r.ms.camlight),
+        fmtRatio(r.ms['tfjs-webgpu'], r.ms.camlight), vs == null ? '—' : vs >= 2 ? 'yes' : 'no', fmtRatio(vsWasm(r), 1),
       ];
     }),
     ['left', 'left'],

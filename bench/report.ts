@@ -2,12 +2,15 @@
 // the results files (bench/results/<adapter>/<suite>.json), each table headed by the run that
 // produced it (mode, date, commit, budget, load) so that no figure appears without its conditions.
 import { relative, resolve } from 'node:path';
+import { median } from './measure.ts';
 import { allResults, readResults, RESULTS_DIR, type ResultsDoc } from './results.ts';
 import { printTable, type Align } from './table.ts';
 
 type Rec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- records differ per suite
 
 const num = (v: unknown, digits = 2) => (typeof v === 'number' && Number.isFinite(v) ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(v >= 10 ? 1 : digits)) : '—');
+/** The median of paired ratios (bench/measure.ts timePaired), as a speed-up. */
+const pairedRatio = (xs: number[]) => `${median(xs).toFixed(2)}×`;
 const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' && a > 0 && b > 0 ? `${(a / b).toFixed(2)}×` : '—');
 const clock = (s: unknown) => (typeof s === 'number' ? `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s` : '—');
 
@@ -54,7 +57,7 @@ function modelsTables(d: ResultsDoc): Table[] {
   const recs = d.records as Rec[];
   return [{
     header: ['model', 'input', 'batch', 'camlight ms', 'tfjs-webgpu ms', 'tfjs-wasm ms', 'camlight vs webgpu', 'camlight vs wasm', 'peak MiB', 'convs alone GFLOP/s', 'forward ÷ convs'],
-    rows: recs.map((r) => [r.model, `${r.size}²`, String(r.batch), num(r.ms?.camlight), num(r.ms?.['tfjs-webgpu']), num(r.ms?.['tfjs-wasm']), ratio(r.ms?.['tfjs-webgpu'], r.ms?.camlight), ratio(r.ms?.['tfjs-wasm'], r.ms?.camlight), r.peakBytes?.camlight ? (r.peakBytes.camlight / 2 ** 20).toFixed(0) : '—', num(r.convAlone?.gflops), typeof r.convAlone?.ratio === 'number' ? `${(100 * r.convAlone.ratio).toFixed(0)} %` : '—']),
+    rows: recs.map((r) => [r.model, `${r.size}²`, String(r.batch), num(r.ms?.camlight), num(r.ms?.['tfjs-webgpu']), num(r.ms?.['tfjs-wasm']), ratio(r.ms?.['tfjs-webgpu'], r.ms?.camlight), r.pairedWasmOverCamlight?.length ? pairedRatio(r.pairedWasmOverCamlight) : ratio(r.ms?.['tfjs-wasm'], r.ms?.camlight), r.peakBytes?.camlight ? (r.peakBytes.camlight / 2 ** 20).toFixed(0) : '—', num(r.convAlone?.gflops), typeof r.convAlone?.ratio === 'number' ? `${(100 * r.convAlone.ratio).toFixed(0)} %` : '—']),
     align: ['left', 'left'],
   }];
 }
@@ -65,7 +68,7 @@ function camTables(d: ResultsDoc): Table[] {
   const rel = recs.filter((r) => !main.includes(r));
   const out: Table[] = [{
     header: ['model', 'input', 'batch', 'Grad-CAM ms camlight', 'forward ms', 'tfjs-webgpu', 'tfjs-wasm', 'camlight vs webgpu', 'cam / forward'],
-    rows: main.map((r) => [r.model, `${r.size}²`, String(r.batch), num(r.ms?.camlight), num(r.forwardMs?.camlight), num(r.ms?.['tfjs-webgpu']), num(r.ms?.['tfjs-wasm']), ratio(r.ms?.['tfjs-webgpu'], r.ms?.camlight), ratio(r.ms?.camlight, r.forwardMs?.camlight)]),
+    rows: main.map((r) => [r.model, `${r.size}²`, String(r.batch), num(r.ms?.camlight), num(r.forwardMs?.camlight), num(r.ms?.['tfjs-webgpu']), num(r.ms?.['tfjs-wasm']), ratio(r.ms?.['tfjs-webgpu'], r.ms?.camlight), r.pairedCamOverForward?.length ? pairedRatio(r.pairedCamOverForward) : ratio(r.ms?.camlight, r.forwardMs?.camlight)]),
     align: ['left', 'left'],
   }];
   if (rel.length) out.push({ header: ['model', 'input', 'method', 'camlight ms', '× Grad-CAM'], rows: rel.map((r) => [r.model, `${r.size}²`, r.method, num(r.ms?.camlight), typeof r.relative === 'number' ? `${r.relative.toFixed(2)}×` : '—']), align: ['left', 'left', 'left'] });

@@ -1,6 +1,6 @@
 // The bench's own machinery: the time budget per measurement, the progress estimate, where a
 // run's results go and what they record, and `bench compare`'s noise estimate and verdicts.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -89,6 +89,51 @@ s('timePaired: alternates the two calls and takes the median of per-pair ratios,
   const three = await timePaired(async () => c.advance(5000), async () => c.advance(10), 100, 9, c.now, 3);
   assert.is(three.a.samples, 3, 'minPairs pairs, even over budget');
   assert.is(three.ratios.length, 3);
+});
+
+s('vs wasm: the median of the alternating pairs where there are any, else the ratio of the two medians; report prints the same', async () => {
+  const { vsWasm } = await import('../../bench/models.ts');
+  const ms = { camlight: 800, 'tfjs-webgpu': null, 'tfjs-wasm': 200 };
+  assert.is(vsWasm({ ms }), 0.25);
+  // Timed apart, the host changed speed: the pairs (each wasm/camlight on the same machine) decide.
+  assert.is(vsWasm({ ms, pairedWasmOverCamlight: [0.51, 0.49, 0.55] }), 0.51);
+  assert.is(vsWasm({ ms: { ...ms, 'tfjs-wasm': null } }), null);
+  const { main } = await import('../../bench/report.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'camlight-report-'));
+  const rec = (batch: number, paired?: number[]) => ({ model: 'm', size: 8, batch, ms, peakBytes: { camlight: null }, ...(paired ? { pairedWasmOverCamlight: paired } : {}) });
+  const file = join(dir, 'models.json');
+  writeFileSync(file, JSON.stringify({ suite: 'models', adapter: 'test adapter', date: '2026-11-29T00:00:00Z', mode: 'full', records: [rec(1, [0.51, 0.49, 0.55]), rec(8)] }));
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...x: unknown[]) => void lines.push(x.join(' '));
+  try {
+    assert.is(await main([file]), 0);
+  } finally {
+    console.log = log;
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.ok(lines.some((l) => /^m\s+8²\s+1\s.*\b0\.51×/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /^m\s+8²\s+8\s.*\b0\.25×/.test(l)), lines.join('\n'));
+});
+
+s('report: cam / forward is the median of the alternating pairs where there are any', async () => {
+  const { main } = await import('../../bench/report.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'camlight-report-'));
+  // A ratio of the medians would read 3.00×; the pairs say 1.00×.
+  const rec = (batch: number, paired?: number[]) => ({ model: 'm', size: 8, batch, method: 'gradcam', ms: { camlight: 300, 'tfjs-webgpu': null, 'tfjs-wasm': null }, forwardMs: { camlight: 100 }, ...(paired ? { pairedCamOverForward: paired } : {}) });
+  const file = join(dir, 'cam.json');
+  writeFileSync(file, JSON.stringify({ suite: 'cam', adapter: 'test adapter', date: '2026-11-29T00:00:00Z', mode: 'full', records: [rec(1, [0.9, 1.1, 1.0]), rec(8)] }));
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...x: unknown[]) => void lines.push(x.join(' '));
+  try {
+    assert.is(await main([file]), 0);
+  } finally {
+    console.log = log;
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.ok(lines.some((l) => /^m\s+8²\s+1\s.*\b1\.00×\s*$/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /^m\s+8²\s+8\s.*\b3\.00×\s*$/.test(l)), lines.join('\n'));
 });
 
 s('progress: remaining time is the elapsed time scaled by the weight still to go', async () => {
