@@ -22,14 +22,18 @@ type Sym = tfl.SymbolicTensor;
  * it differs per image (a layer feeding Flatten → Dense gets the kernel's column for every image).
  * 'c3' has h·w = 36 ≤ C = 48 (Eigen-CAM's A·Aᵀ branch); 'feat' 36 > 6 (the AᵀA branch).
  */
+// Seeded initialisers: every run checks the same weights (an unseeded draw can make a map zero
+// everywhere, which adds a warning that a test comparing warnings would read as a failure).
+const seeded = (seed: number) => ({ kernelInitializer: tflayers.initializers.glorotUniform({ seed }) });
+
 function cnn(size: number, classes: number): tfl.LayersModel {
   const inp = tflayers.input({ shape: [size, size, 3] });
-  let x = tflayers.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c1' }).apply(inp) as Sym;
+  let x = tflayers.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c1', ...seeded(31) }).apply(inp) as Sym;
   x = tflayers.layers.maxPooling2d({ poolSize: 2, name: 'p1' }).apply(x) as Sym;
-  x = tflayers.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'feat' }).apply(x) as Sym;
-  x = tflayers.layers.conv2d({ filters: 48, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c3' }).apply(x) as Sym;
+  x = tflayers.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'feat', ...seeded(32) }).apply(x) as Sym;
+  x = tflayers.layers.conv2d({ filters: 48, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c3', ...seeded(33) }).apply(x) as Sym;
   x = tflayers.layers.flatten({ name: 'flat' }).apply(x) as Sym;
-  const out = tflayers.layers.dense({ units: classes, activation: 'softmax', name: 'predictions' }).apply(x) as Sym;
+  const out = tflayers.layers.dense({ units: classes, activation: 'softmax', name: 'predictions', ...seeded(34) }).apply(x) as Sym;
   return tflayers.model({ inputs: inp, outputs: out, name: 'methods_cnn' });
 }
 
