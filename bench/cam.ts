@@ -112,10 +112,9 @@ function check(sys: System, row: Row, got: { up: Float32Array; map: Float32Array
 
 /** Fewest Grad-CAM/forward pairs a full run times per row (a quick run: 1). */
 const CAM_MIN_PAIRS_FULL = 3;
-let CAM_MIN_PAIRS = CAM_MIN_PAIRS_FULL;
 
 /** This run's budget per measurement and its progress line (set by run()). */
-let timer = { budgetMs: 0, progress: new Progress([]), profile: false };
+let timer = { budgetMs: 0, progress: new Progress([]), profile: false, minPairs: CAM_MIN_PAIRS_FULL };
 
 /**
  * Median ms of calls of `fn` (each resolves once its result is on the host) within the budget,
@@ -233,9 +232,9 @@ async function runCamlight(c: CamCase, m: Model, rows: Row[]): Promise<number> {
       if (b === 1) await forwardOnce(m, c, row.input, b);
       // Grad-CAM and forward alternate, so that their ratio compares the same machine state
       // (bench/NOTES.md, "Grad-CAM / forward"): each gets the budget, as when timed apart.
-      // At least CAM_MIN_PAIRS pairs, over budget if need be: one pair of VGG-19 batch 8 read
+      // At least timer.minPairs pairs, over budget if need be: one pair of VGG-19 batch 8 read
       // 2.37 where three right after read 0.80-0.96 (bench/NOTES.md, "Idle full run of 2026-11-29").
-      const p = await timePaired(() => camlightOnce(m, c, row.input, b, { method: 'gradcam' }), () => forwardOnce(m, c, row.input, b), 2 * timer.budgetMs, 9, undefined, CAM_MIN_PAIRS);
+      const p = await timePaired(() => camlightOnce(m, c, row.input, b, { method: 'gradcam' }), () => forwardOnce(m, c, row.input, b), 2 * timer.budgetMs, 9, undefined, timer.minPairs);
       for (const [key, t] of [['camlight', p.a], ['camlight-forward', p.b]] as const) {
         row.rec.samples[key] = t.samples;
         row.rec.timing[key] = timingRecord(t);
@@ -367,8 +366,7 @@ async function run(opts: SuiteOptions): Promise<number> {
     ...(has('camlight') && !opts.quick ? OTHER_METHODS.map(() => B + 3) : []),
     ...(has('camlight') ? [B + 1, ...(opts.quick ? OTHER_METHODS.map(() => B + 1) : [30])] : []),
   ];
-  timer = { budgetMs: 1000 * B, progress: new Progress(weights, console.log, t0), profile: opts.profile };
-  CAM_MIN_PAIRS = opts.quick ? 1 : CAM_MIN_PAIRS_FULL;
+  timer = { budgetMs: 1000 * B, progress: new Progress(weights, console.log, t0), profile: opts.profile, minPairs: opts.quick ? 1 : CAM_MIN_PAIRS_FULL };
   for (const c of cases) {
     const phase = performance.now();
     const m = c.build();

@@ -1,6 +1,6 @@
 // The bench's own machinery: the time budget per measurement, the progress estimate, where a
 // run's results go and what they record, and `bench compare`'s noise estimate and verdicts.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -9,6 +9,7 @@ import { compareDocs, recordKey, relativeNoise } from '../../bench/compare.ts';
 import { parseArgs, SYSTEMS } from '../../bench/index.ts';
 import { planFor, timeCalls, timeLaunches, timePaired } from '../../bench/measure.ts';
 import { Progress } from '../../bench/progress.ts';
+import { reportLines, reportLinesFor } from './report-lines.ts';
 import { adapterSlug, beginRun, readResults, resultsPath, writeRun, type ResultsDoc } from '../../bench/results.ts';
 
 const s = suite('bench');
@@ -98,40 +99,16 @@ s('vs wasm: the median of the alternating pairs where there are any, else the ra
   // Timed apart, the host changed speed: the pairs (each wasm/camlight on the same machine) decide.
   assert.is(vsWasm({ ms, pairedWasmOverCamlight: [0.51, 0.49, 0.55] }), 0.51);
   assert.is(vsWasm({ ms: { ...ms, 'tfjs-wasm': null } }), null);
-  const { main } = await import('../../bench/report.ts');
-  const dir = mkdtempSync(join(tmpdir(), 'camlight-report-'));
   const rec = (batch: number, paired?: number[]) => ({ model: 'm', size: 8, batch, ms, peakBytes: { camlight: null }, ...(paired ? { pairedWasmOverCamlight: paired } : {}) });
-  const file = join(dir, 'models.json');
-  writeFileSync(file, JSON.stringify({ suite: 'models', adapter: 'test adapter', date: '2026-11-29T00:00:00Z', mode: 'full', records: [rec(1, [0.51, 0.49, 0.55]), rec(8)] }));
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...x: unknown[]) => void lines.push(x.join(' '));
-  try {
-    assert.is(await main([file]), 0);
-  } finally {
-    console.log = log;
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const lines = await reportLinesFor('models', [rec(1, [0.51, 0.49, 0.55]), rec(8)]);
   assert.ok(lines.some((l) => /^m\s+8²\s+1\s.*\b0\.51×/.test(l)), lines.join('\n'));
   assert.ok(lines.some((l) => /^m\s+8²\s+8\s.*\b0\.25×/.test(l)), lines.join('\n'));
 });
 
 s('report: cam / forward is the median of the alternating pairs where there are any', async () => {
-  const { main } = await import('../../bench/report.ts');
-  const dir = mkdtempSync(join(tmpdir(), 'camlight-report-'));
   // A ratio of the medians would read 3.00×; the pairs say 1.00×.
   const rec = (batch: number, paired?: number[]) => ({ model: 'm', size: 8, batch, method: 'gradcam', ms: { camlight: 300, 'tfjs-webgpu': null, 'tfjs-wasm': null }, forwardMs: { camlight: 100 }, ...(paired ? { pairedCamOverForward: paired } : {}) });
-  const file = join(dir, 'cam.json');
-  writeFileSync(file, JSON.stringify({ suite: 'cam', adapter: 'test adapter', date: '2026-11-29T00:00:00Z', mode: 'full', records: [rec(1, [0.9, 1.1, 1.0]), rec(8)] }));
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...x: unknown[]) => void lines.push(x.join(' '));
-  try {
-    assert.is(await main([file]), 0);
-  } finally {
-    console.log = log;
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const lines = await reportLinesFor('cam', [rec(1, [0.9, 1.1, 1.0]), rec(8)]);
   assert.ok(lines.some((l) => /^m\s+8²\s+1\s.*\b1\.00×\s*$/.test(l)), lines.join('\n'));
   assert.ok(lines.some((l) => /^m\s+8²\s+8\s.*\b3\.00×\s*$/.test(l)), lines.join('\n'));
 });
@@ -249,19 +226,11 @@ s('compare pairs repeated keys in order and reports records only one side has', 
 
 
 s('report: the summary geomean of a committed kernels file equals the one its run computed', async () => {
-  const { main } = await import('../../bench/report.ts');
   const { RESULTS_DIR } = await import('../../bench/results.ts');
   const file = join(RESULTS_DIR, 'mesa-llvmpipe-llvm-15-0-6-256-bits', 'kernels.json');
   const doc = readResults(file);
   const stored = (doc.geomeanCamlightOverPeerByOp as Record<string, Record<string, number>>)['conv2d']!['tfjs-webgpu']!;
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...a: unknown[]) => void lines.push(a.join(' '));
-  try {
-    assert.is(await main([file]), 0);
-  } finally {
-    console.log = log;
-  }
+  const lines = await reportLines([file]);
   const row = lines.find((l) => /^conv2d\s+16 layers/.test(l));
   assert.ok(row, lines.join('\n'));
   assert.ok(row!.includes(`${stored.toFixed(2)}×`), `${row} vs stored ${stored}`);

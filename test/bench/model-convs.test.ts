@@ -1,9 +1,6 @@
 // The models suite's "convolutions run alone" figure (bench/model-convs.ts): it must time exactly
 // the conv kernels the forward launches (same variants, same shapes), count their FLOPs as the
 // layer formula does, and derive its GFLOP/s and forward ratio from its own per-layer records.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { convSteps, lowerMedian, measureConvsAlone, summarizeConvAlone } from '../../bench/model-convs.ts';
@@ -13,6 +10,7 @@ import { init } from '../../src/tensor/runtime-global.ts';
 import { upload } from '../../src/tensor/tensor.ts';
 import { fromTf, randomizeTf, tfl } from '../nn/keras-helpers.ts';
 import { randn } from '../helpers.ts';
+import { reportLinesFor } from './report-lines.ts';
 
 const s = suite('bench model-convs');
 
@@ -137,21 +135,9 @@ s('lowerMedian: one spike among 2 or 3 samples does not decide', () => {
 });
 
 s('report prints the conv-alone GFLOP/s and the forward ratio of a models record, and a dash without one', async () => {
-  const { main } = await import('../../bench/report.ts');
-  const dir = mkdtempSync(join(tmpdir(), 'camlight-report-'));
   const a = summarizeConvAlone([{ layer: 'c', in: '1×4×4×4', gflop: 2, ms: 100, gflops: 20, samples: 1, launches: 1 }], { gflop: 2.5, ms: 250 }, 1, 1);
   const rec = (batch: number, convAlone?: unknown) => ({ model: 'm', size: 8, batch, ms: { camlight: 250, 'tfjs-webgpu': null, 'tfjs-wasm': null }, peakBytes: { camlight: null }, convAlone });
-  const file = join(dir, 'models.json');
-  writeFileSync(file, JSON.stringify({ suite: 'models', adapter: 'test adapter', date: '2026-11-29T00:00:00Z', mode: 'full', records: [rec(1, a), rec(8)] }));
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...x: unknown[]) => void lines.push(x.join(' '));
-  try {
-    assert.is(await main([file]), 0);
-  } finally {
-    console.log = log;
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const lines = await reportLinesFor('models', [rec(1, a), rec(8)]);
   const b1 = lines.find((l) => /^m\s+8²\s+1\s/.test(l));
   const b8 = lines.find((l) => /^m\s+8²\s+8\s/.test(l));
   // 2 GFLOP in 100 ms = 20 GFLOP/s alone; the forward 2.5 GFLOP in 250 ms = 10 GFLOP/s = 50 %.
